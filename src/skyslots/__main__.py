@@ -1,0 +1,3 @@
+from skyslots.cli import main
+
+raise SystemExit(main())

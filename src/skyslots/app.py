@@ -1,0 +1,52 @@
+"""create_app(): routers, middleware, error handlers and lifespan; no business logic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from skyslots import __version__
+from skyslots.accounts.api import router as auth_router
+from skyslots.audit.api import router as audit_router
+from skyslots.bookings.api import router as bookings_router
+from skyslots.config import Settings, get_settings
+from skyslots.db import Database
+from skyslots.errors import install_error_handlers
+from skyslots.events.api import router as events_router
+from skyslots.health import router as health_router
+from skyslots.logs import configure_logging
+from skyslots.slots.api import router as slots_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.database = Database(settings)
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title="SkySlots",
+        version=__version__,
+        summary="Slot booking for VATSIM events: ATC positions and pilot slots, live.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (
+        health_router,
+        auth_router,
+        events_router,
+        slots_router,
+        bookings_router,
+        audit_router,
+    ):
+        app.include_router(router)
+    return app

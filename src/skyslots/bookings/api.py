@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+
+from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
+from skyslots.bookings.schemas import BookingClaimed, BookingCreate, BookingOut, BookingPrivate
+from skyslots.bookings.service import booking_claim, booking_release, bookings_of_event
+
+router = APIRouter(prefix="/api", tags=["bookings"])
+
+
+@router.post("/slots/{slot_id}/book", status_code=201)
+async def book_slot(
+    slot_id: int, data: BookingCreate, db: DatabaseDep, user: OptionalUser
+) -> BookingClaimed:
+    """Claim a free slot, first come first served; 409 says why a claim was refused."""
+    claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=user)
+    return BookingClaimed(
+        **BookingOut.model_validate(claim.booking).model_dump(), manage_token=claim.manage_token
+    )
+
+
+@router.post("/bookings/{booking_id}/release")
+async def release_booking(
+    booking_id: int,
+    db: DatabaseDep,
+    user: OptionalUser,
+    manage_token: Annotated[str | None, Header(alias="X-Manage-Token")] = None,
+) -> BookingOut:
+    """Release a booking with its X-Manage-Token, or as the event's organizer."""
+    booking = await db.transaction(
+        booking_release, booking_id=booking_id, manage_token=manage_token, user=user
+    )
+    return BookingOut.model_validate(booking)
+
+
+@router.get("/events/{event_id}/bookings")
+async def list_bookings(
+    event_id: int, db: DatabaseDep, user: OrganizerUser
+) -> list[BookingPrivate]:
+    """Every booking of the event (claimed and released), with contact details."""
+    bookings = await db.read(bookings_of_event, event_id=event_id, user=user)
+    return [BookingPrivate.model_validate(b) for b in bookings]

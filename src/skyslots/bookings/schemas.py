@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from skyslots.models import BookingStatus
+from skyslots.validation import BlankIsNone, CleanText, PilotCallsign
+
+
+class BookingCreate(BaseModel):
+    pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
+    pilot_callsign: Annotated[PilotCallsign, Field(examples=["BAW123"])]
+    email: Annotated[EmailStr | None, BlankIsNone] = None
+    notes: str = Field(default="", max_length=500)
+
+
+class BookingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slot_id: int
+    event_id: int
+    status: BookingStatus
+    pilot_callsign: str
+    pilot_name: str
+    claimed_at: datetime
+
+
+class BookingClaimed(BookingOut):
+    manage_token: str = Field(
+        description="Shown once: send it as X-Manage-Token to release this booking."
+    )
+
+
+class BookingPrivate(BookingOut):
+    """The organizer's view: adds contact details and release time."""
+
+    email: str | None
+    notes: str
+    released_at: datetime | None

@@ -1,0 +1,142 @@
+"""The `skyslots` command: serve, migrate, users create, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from skyslots.accounts.schemas import UserCreate
+from skyslots.accounts.service import user_create
+from skyslots.config import Settings, get_settings
+from skyslots.db import Database
+from skyslots.demo import demo_seed
+from skyslots.errors import SkySlotsError
+from skyslots.migrate import migrate
+from skyslots.models import Role
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A failure worth one line to the user."""
+
+
+def _run_in_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        database = Database(settings)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(runner())
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    migrate(settings.database_url)
+    print(f"database is up to date ({_safe_url(settings.database_url)})")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    if not args.no_migrate:
+        migrate(settings.database_url)
+    print(f"SkySlots on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+    uvicorn.run(
+        "skyslots.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
+    password = args.password or secrets.token_urlsafe(12)
+    data = UserCreate(email=args.email, name=args.name, role=Role(args.role), password=password)
+    user = _run_in_database(settings, lambda db: db.transaction(user_create, data=data))
+    print(f"created {user.role} {user.email} (id {user.id})")
+    if not args.password:
+        print(f"password: {password}")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    migrate(settings.database_url)
+    result = _run_in_database(settings, lambda db: db.transaction(demo_seed))
+    print(f"demo event: http://127.0.0.1:8000/events/{result.event_id}")
+    print(f"organizer login: {result.email} / {result.password}")
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skyslots", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server (migrates first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="number of server processes")
+    serve.add_argument("--no-migrate", action="store_true", help="skip running migrations")
+    serve.set_defaults(handler=cmd_serve)
+
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
+        handler=cmd_migrate
+    )
+
+    users = commands.add_parser("users", help="manage accounts").add_subparsers(
+        dest="users_command", required=True
+    )
+    create = users.add_parser("create", help="create an account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
+    create.add_argument("--password", help="omit to generate one")
+    create.set_defaults(handler=cmd_users_create)
+
+    commands.add_parser(
+        "demo", help="create a demo organizer and a published EGLL event"
+    ).set_defaults(handler=cmd_demo)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
+        )
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        settings = get_settings()
+        args.handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except (SkySlotsError, ValidationError, SQLAlchemyError, OSError, ValueError) as exc:
+        print(f"skyslots: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    return 0

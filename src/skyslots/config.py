@@ -1,0 +1,71 @@
+"""The one place settings are read: environment variables prefixed SKYSLOTS_ (and `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
+
+
+class Settings(BaseSettings):
+    """SkySlots configuration; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="SKYSLOTS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    secret_key: str = ""
+    redis_url: str | None = None
+    access_token_minutes: int = Field(default=12 * 60, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'skyslots.db').resolve()}"
+        if self.redis_url == "":
+            self.redis_url = None
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            if self.env == "production":
+                raise ValueError(
+                    "SKYSLOTS_SECRET_KEY must be set to a long random value in production"
+                )
+            self.secret_key = _embedded_secret(self.data_dir)
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _embedded_secret(data_dir: Path) -> str:
+    """A random key kept in the data folder, so sessions survive restarts in embedded mode."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip() or _write_secret(path)
+    except FileNotFoundError:
+        return _write_secret(path)
+
+
+def _write_secret(path: Path) -> str:
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

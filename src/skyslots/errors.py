@@ -1,0 +1,94 @@
+"""Domain errors carry an HTTP status, a machine code and a human reason; handlers render them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
+
+
+class SkySlotsError(Exception):
+    status_code = 400
+    code = "error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, "code": self.code}
+
+
+class NotFound(SkySlotsError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(SkySlotsError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(SkySlotsError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(SkySlotsError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class ValidationFailed(SkySlotsError):
+    """A rule only the database can check (a slot outside its event); shaped like other 422s."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = ("body", *((field,) if isinstance(field, str) else field))
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "detail": [{"loc": list(self.loc), "msg": self.detail, "type": "value_error"}],
+            "code": self.code,
+        }
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SkySlotsError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    return JSONResponse(
+        jsonable_encoder({"detail": errors, "code": "validation_error"}), status_code=422
+    )
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable: %s", exc.__class__.__name__)
+    return JSONResponse(
+        {"detail": "The database is busy or unavailable; please retry.", "code": "unavailable"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SkySlotsError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)

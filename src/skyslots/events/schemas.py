@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from skyslots.events.airports import airport_lookup
+from skyslots.models import EventStatus
+from skyslots.slots.schemas import SlotPublic
+from skyslots.validation import BlankIsNone, CleanText, UTCDatetime
+
+ICAO = Annotated[str, Field(pattern=r"^[A-Za-z]{4}$", examples=["EGLL"])]
+
+
+def _valid_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA timezone {value!r}") from exc
+    return value
+
+
+class EventFields(BaseModel):
+    """Fields an organizer sets; shared by create and update."""
+
+    title: Annotated[CleanText, Field(max_length=200)]
+    description: str = Field(default="", max_length=20_000)
+    start_datetime: UTCDatetime
+    end_datetime: UTCDatetime
+    airport_icao: ICAO
+    timezone: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=64)
+    status: EventStatus = EventStatus.DRAFT
+    booking_opens_at: Annotated[UTCDatetime | None, BlankIsNone] = None
+    booking_closes_at: Annotated[UTCDatetime | None, BlankIsNone] = None
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
+
+
+class EventCreate(EventFields):
+    @model_validator(mode="after")
+    def _consistent(self) -> EventCreate:
+        self.airport_icao = self.airport_icao.upper()
+        if self.end_datetime <= self.start_datetime:
+            raise ValueError("end_datetime must be after start_datetime")
+        if self.timezone is None:
+            airport = airport_lookup(self.airport_icao)
+            if airport is None:
+                raise ValueError(
+                    f"unknown airport {self.airport_icao}: give its IANA timezone as well"
+                )
+            self.timezone = airport.timezone
+        if (
+            self.booking_opens_at
+            and self.booking_closes_at
+            and self.booking_closes_at <= self.booking_opens_at
+        ):
+            raise ValueError("booking_closes_at must be after booking_opens_at")
+        return self
+
+
+class EventUpdate(BaseModel):
+    """A partial update: only the fields sent change (null clears a booking window bound)."""
+
+    title: Annotated[CleanText | None, Field(max_length=200)] = None
+    description: str | None = Field(default=None, max_length=20_000)
+    start_datetime: UTCDatetime | None = None
+    end_datetime: UTCDatetime | None = None
+    airport_icao: ICAO | None = None
+    timezone: Annotated[str | None, BlankIsNone] = Field(default=None, max_length=64)
+    status: EventStatus | None = None
+    booking_opens_at: Annotated[UTCDatetime | None, BlankIsNone] = None
+    booking_closes_at: Annotated[UTCDatetime | None, BlankIsNone] = None
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    description: str
+    start_datetime: datetime
+    end_datetime: datetime
+    airport_icao: str
+    airport_name: str
+    timezone: str
+    organizer_id: int
+    status: EventStatus
+    booking_opens_at: datetime | None
+    booking_closes_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventDetail(EventOut):
+    slots: list[SlotPublic]
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,214 @@
+"""Events: create, read, update, delete, with the organizer's authority checked here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skyslots.audit.service import Actor, audit_record
+from skyslots.db import utcnow
+from skyslots.errors import Forbidden, NotFound, ValidationFailed
+from skyslots.events.airports import airport_lookup
+from skyslots.events.schemas import EventCreate, EventUpdate
+from skyslots.models import Event, EventStatus, Role, Slot, User
+from skyslots.roster import roster_changed
+
+AUDITED_FIELDS = (
+    "title",
+    "start_datetime",
+    "end_datetime",
+    "airport_icao",
+    "timezone",
+    "status",
+    "booking_opens_at",
+    "booking_closes_at",
+)
+
+
+def can_manage(event: Event, user: User | None) -> bool:
+    return user is not None and (user.role == Role.ADMIN or user.id == event.organizer_id)
+
+
+def ensure_can_manage(event: Event, user: User) -> None:
+    if not can_manage(event, user):
+        raise Forbidden(
+            "Only this event's organizer or an admin can do that.", code="not_organizer"
+        )
+
+
+async def event_get(session: AsyncSession, *, event_id: int, for_update: bool = False) -> Event:
+    """The event, or 404."""
+    statement = select(Event).where(Event.id == event_id)
+    if for_update:
+        statement = statement.with_for_update()
+    event = (await session.execute(statement)).scalar_one_or_none()
+    if event is None:
+        raise NotFound(f"Event {event_id} does not exist.", code="event_not_found")
+    return event
+
+
+async def event_visible(session: AsyncSession, *, event_id: int, viewer: User | None) -> Event:
+    """The event if the viewer may see it: drafts only for their organizer and admins."""
+    event = await event_get(session, event_id=event_id)
+    if event.status == EventStatus.DRAFT and not can_manage(event, viewer):
+        raise NotFound(f"Event {event_id} does not exist.", code="event_not_found")
+    return event
+
+
+async def event_managed(session: AsyncSession, *, event_id: int, user: User) -> Event:
+    """The event if `user` may manage it: 404 when unknown, 403 when not theirs."""
+    event = await event_get(session, event_id=event_id)
+    ensure_can_manage(event, user)
+    return event
+
+
+def _serializable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+async def event_create(session: AsyncSession, *, organizer: User, data: EventCreate) -> Event:
+    """Create an event owned by `organizer` (draft unless a status is given)."""
+    airport = airport_lookup(data.airport_icao)
+    event = Event(
+        **data.model_dump(exclude={"timezone"}),
+        timezone=data.timezone or (airport.timezone if airport else "UTC"),
+        airport_name=airport.name if airport else "",
+        organizer_id=organizer.id,
+    )
+    session.add(event)
+    await session.flush()
+    audit_record(
+        session,
+        actor=Actor.of_user(organizer),
+        action="event.created",
+        event_id=event.id,
+        payload=_serializable(data.model_dump(include=set(AUDITED_FIELDS))),
+    )
+    return event
+
+
+async def _ensure_slots_inside(
+    session: AsyncSession, *, event_id: int, start: datetime, end: datetime
+) -> None:
+    outside = await session.scalar(
+        select(func.count())
+        .select_from(Slot)
+        .where(Slot.event_id == event_id, Slot.start_time.is_not(None))
+        .where((Slot.start_time < start) | (Slot.end_time > end))
+    )
+    if outside:
+        raise ValidationFailed(
+            "start_datetime",
+            f"{outside} slot(s) would fall outside the new event times; move them first",
+        )
+
+
+async def event_update(
+    session: AsyncSession, *, event_id: int, user: User, data: EventUpdate
+) -> Event:
+    """Apply a partial update; times stay ordered and keep every slot inside the event."""
+    event = await event_managed(session, event_id=event_id, user=user)
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("title", "start_datetime", "end_datetime", "airport_icao", "status"):
+        if field in changes and changes[field] is None:
+            raise ValidationFailed(field, f"{field} cannot be cleared")
+    if "airport_icao" in changes:
+        changes["airport_icao"] = changes["airport_icao"].upper()
+        airport = airport_lookup(changes["airport_icao"])
+        if airport is None and not changes.get("timezone"):
+            raise ValidationFailed(
+                "airport_icao",
+                f"unknown airport {changes['airport_icao']}: give its IANA timezone as well",
+            )
+        changes["airport_name"] = airport.name if airport else ""
+        changes.setdefault("timezone", airport.timezone if airport else None)
+    if changes.get("timezone") is None:
+        changes.pop("timezone", None)
+
+    start = changes.get("start_datetime", event.start_datetime)
+    end = changes.get("end_datetime", event.end_datetime)
+    if end <= start:
+        raise ValidationFailed("end_datetime", "end_datetime must be after start_datetime")
+    opens = changes.get("booking_opens_at", event.booking_opens_at)
+    closes = changes.get("booking_closes_at", event.booking_closes_at)
+    if opens and closes and closes <= opens:
+        raise ValidationFailed(
+            "booking_closes_at", "booking_closes_at must be after booking_opens_at"
+        )
+    if (start, end) != (event.start_datetime, event.end_datetime):
+        await _ensure_slots_inside(session, event_id=event_id, start=start, end=end)
+
+    changed = {k: v for k, v in changes.items() if getattr(event, k) != v}
+    if not changed:
+        return event
+    for field, value in changed.items():
+        setattr(event, field, value)
+    event.updated_at = utcnow()
+    await session.flush()
+    audit_record(
+        session,
+        actor=Actor.of_user(user),
+        action="event.updated",
+        event_id=event.id,
+        payload=_serializable({k: v for k, v in changed.items() if k in AUDITED_FIELDS}),
+    )
+    event.version = await roster_changed(
+        session, event_id=event_id, change="event.updated", data=_serializable(changed)
+    )
+    return event
+
+
+async def event_delete(session: AsyncSession, *, event_id: int, user: User) -> None:
+    """Delete an event with its slots and bookings; the audit log keeps a record."""
+    event = await event_managed(session, event_id=event_id, user=user)
+    audit_record(
+        session,
+        actor=Actor.of_user(user),
+        action="event.deleted",
+        event_id=None,
+        payload={"event_id": event.id, "title": event.title},
+    )
+    await session.delete(event)  # slots and bookings go with it (ON DELETE CASCADE)
+    await session.flush()
+
+
+async def events_published(
+    session: AsyncSession,
+    *,
+    airport: str | None,
+    starts_from: datetime | None,
+    starts_to: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Event], int]:
+    """Published events, those not yet over first (soonest first), then past ones."""
+    now = utcnow()
+    conditions = [Event.status == EventStatus.PUBLISHED]
+    if airport:
+        conditions.append(Event.airport_icao == airport.upper())
+    if starts_from:
+        conditions.append(Event.end_datetime >= starts_from)
+    if starts_to:
+        conditions.append(Event.start_datetime <= starts_to)
+    where = and_(*conditions)
+    total = await session.scalar(select(func.count()).select_from(Event).where(where)) or 0
+    is_past = case((Event.end_datetime < now, 1), else_=0)
+    rows = await session.execute(
+        select(Event)
+        .where(where)
+        .order_by(is_past, Event.start_datetime, Event.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars()), total
+
+
+async def events_managed_by(session: AsyncSession, *, user: User) -> list[Event]:
+    """Events the user organizes (all events for an admin), newest start first."""
+    statement = select(Event).order_by(Event.start_datetime.desc(), Event.id.desc())
+    if user.role != Role.ADMIN:
+        statement = statement.where(Event.organizer_id == user.id)
+    return list((await session.execute(statement)).scalars())

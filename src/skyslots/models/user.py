@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, String
+from sqlmodel import Field, SQLModel
+
+from skyslots.db import utcnow
+from skyslots.models.base import created_at_column
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ORGANIZER = "organizer"
+    MEMBER = "member"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'organizer', 'member')", name="role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    vatsim_id: int | None = Field(default=None, unique=True)
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    email: str = Field(sa_column=Column(String(254), nullable=False, unique=True))
+    role: str = Field(default=Role.MEMBER.value, sa_column=Column(String(16), nullable=False))
+    password_hash: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
+
+from skyslots.accounts.deps import DatabaseDep, OrganizerUser
+from skyslots.slots.schemas import SlotCreate, SlotOut, SlotUpdate
+from skyslots.slots.service import slot_delete, slot_update, slots_create
+
+router = APIRouter(prefix="/api", tags=["slots"])
+
+
+@router.post("/events/{event_id}/slots", status_code=201)
+async def create_slot(
+    event_id: int, data: SlotCreate, db: DatabaseDep, user: OrganizerUser
+) -> SlotOut:
+    """Add one slot to an event."""
+    [slot] = await db.transaction(slots_create, event_id=event_id, user=user, items=[data])
+    return SlotOut.model_validate(slot)
+
+
+@router.post("/events/{event_id}/slots/bulk", status_code=201)
+async def create_slots(
+    event_id: int,
+    data: Annotated[list[SlotCreate], Body(min_length=1, max_length=2_000)],
+    db: DatabaseDep,
+    user: OrganizerUser,
+) -> list[SlotOut]:
+    """Add many slots at once: all are created, or none (the first error is reported)."""
+    slots = await db.transaction(slots_create, event_id=event_id, user=user, items=data)
+    return [SlotOut.model_validate(slot) for slot in slots]
+
+
+@router.patch("/slots/{slot_id}")
+async def update_slot(
+    slot_id: int, data: SlotUpdate, db: DatabaseDep, user: OrganizerUser
+) -> SlotOut:
+    """Lock or unlock a slot, or change its notes, order or time block."""
+    slot = await db.transaction(slot_update, slot_id=slot_id, user=user, data=data)
+    return SlotOut.model_validate(slot)
+
+
+@router.delete("/slots/{slot_id}", status_code=204)
+async def delete_slot(slot_id: int, db: DatabaseDep, user: OrganizerUser) -> Response:
+    """Delete a slot; 409 while it holds a claimed booking."""
+    await db.transaction(slot_delete, slot_id=slot_id, user=user)
+    return Response(status_code=204)

@@ -1,0 +1,44 @@
+"""Field rules shared by request schemas: callsigns, names, UTC datetimes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator
+
+PILOT_CALLSIGN = re.compile(r"^[A-Z0-9]{3,10}$")
+ATC_CALLSIGN = re.compile(
+    r"^[A-Z0-9]{2,4}(_[A-Z0-9]{1,3})?_(DEL|GND|TWR|APP|DEP|CTR|FSS|RMP|ATIS|OBS)$"
+)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware datetimes become UTC; naive ones are taken as UTC (Zulu), as VATSIM thinks."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def pilot_callsign(value: str) -> str:
+    value = value.strip().upper()
+    if not PILOT_CALLSIGN.match(value):
+        raise ValueError("a callsign is 3 to 10 letters and digits, e.g. BAW123")
+    return value
+
+
+def clean_text(value: str) -> str:
+    """Trim and collapse inner whitespace; blank is refused."""
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+UTCDatetime = Annotated[datetime, AfterValidator(as_utc)]
+PilotCallsign = Annotated[str, AfterValidator(pilot_callsign)]
+CleanText = Annotated[str, AfterValidator(clean_text)]
+BlankIsNone = BeforeValidator(blank_to_none)

@@ -1,0 +1,171 @@
+"""Real server processes for tests and benchmarks: `skyslots serve` on a free port.
+
+    with start_server(database_url) as server:
+        httpx.get(f"{server.base_url}/health")
+
+The process runs in its own session and is killed (with its workers) on exit; its output goes to
+a log file whose tail is shown when it fails to start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+START_TIMEOUT = 30.0
+# One key per test run, so servers started side by side accept each other's access tokens.
+SECRET_KEY = secrets.token_urlsafe(32)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    """A server process listening on `base_url`; stop() (or leaving the `with`) kills it."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _log_file: object = field(repr=False, default=None)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM the process group (uvicorn's workers too); SIGKILL what is left."""
+        if self.process.poll() is None:
+            _signal_group(self.process, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process, signal.SIGKILL)
+                self.process.wait(timeout)
+        _signal_group(self.process, signal.SIGKILL)  # workers that outlived their parent
+        close = getattr(self._log_file, "close", None)
+        if close:
+            close()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)  # the group we created with start_new_session
+
+
+def start_command(
+    argv: Sequence[str],
+    *,
+    port: int,
+    env: Mapping[str, str] | None = None,
+    health_path: str = "/health",
+    timeout: float = START_TIMEOUT,
+) -> RunningServer:
+    """Start any HTTP server command listening on `port`; return once `health_path` gives 200."""
+    log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by RunningServer.stop
+        prefix="skyslots-server-", suffix=".log", delete=False
+    )
+    process = subprocess.Popen(
+        list(argv),
+        env=dict(env) if env is not None else None,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    server = RunningServer(
+        base_url=f"http://127.0.0.1:{port}",
+        process=process,
+        log_path=Path(log_file.name),
+        _log_file=log_file,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            server.stop()
+            raise RuntimeError(
+                f"server exited with {process.returncode} before it was ready:\n"
+                f"{server.log_tail()}"
+            )
+        try:
+            if httpx.get(server.base_url + health_path, timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"server not ready after {timeout}s:\n{server.log_tail()}")
+        time.sleep(0.1)
+
+
+def server_env(database_url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without SKYSLOTS_* settings, plus a test configuration."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SKYSLOTS_") or k.startswith("SKYSLOTS_TEST_")
+    }
+    env.update(
+        SKYSLOTS_DATABASE_URL=database_url,
+        SKYSLOTS_ENV="test",
+        SKYSLOTS_SECRET_KEY=SECRET_KEY,
+        SKYSLOTS_DATA_DIR=tempfile.mkdtemp(prefix="skyslots-data-"),
+        SKYSLOTS_LOG_LEVEL="WARNING",
+    )
+    env.update(extra or {})
+    return env
+
+
+def start_server(
+    database_url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    timeout: float = START_TIMEOUT,
+) -> RunningServer:
+    """`skyslots serve --no-migrate` on a free port against an already migrated database.
+
+    `env` adds to (or overrides) the SKYSLOTS_* settings, e.g. {"SKYSLOTS_REDIS_URL": ...}.
+    """
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "skyslots",
+        "serve",
+        "--no-migrate",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    return start_command(argv, port=port, env=server_env(database_url, env), timeout=timeout)

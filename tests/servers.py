@@ -113,8 +113,7 @@ def start_command(
         if process.poll() is not None:
             server.stop()
             raise RuntimeError(
-                f"server exited with {process.returncode} before it was ready:\n"
-                f"{server.log_tail()}"
+                f"server exited with {process.returncode} before it was ready:\n{server.log_tail()}"
             )
         try:
             if httpx.get(server.base_url + health_path, timeout=2).status_code == 200:

@@ -12,6 +12,8 @@ PILOT_CALLSIGN = re.compile(r"^[A-Z0-9]{3,10}$")
 ATC_CALLSIGN = re.compile(
     r"^[A-Z0-9]{2,4}(_[A-Z0-9]{1,3})?_(DEL|GND|TWR|APP|DEP|CTR|FSS|RMP|ATIS|OBS)$"
 )
+# Words joined by underscores: meant as an ATC callsign, so a typo must not pass as pilot text.
+CALLSIGN_SHAPED = re.compile(r"^[A-Z0-9]+(_[A-Z0-9]+)+$")
 
 
 def as_utc(value: datetime) -> datetime:

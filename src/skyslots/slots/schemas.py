@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from skyslots.models import BookingStatus, PositionType
-from skyslots.validation import ATC_CALLSIGN, UTCDatetime
+from skyslots.validation import ATC_CALLSIGN, CALLSIGN_SHAPED, UTCDatetime
 
 
 class SlotCreate(BaseModel):
@@ -30,6 +30,8 @@ class SlotCreate(BaseModel):
             raise ValueError("position_name must not be blank")
         atc = ATC_CALLSIGN.match(name.upper())
         if self.position_type is None:
+            if not atc and CALLSIGN_SHAPED.match(name.upper()):
+                raise ValueError(f"{name!r} is not an ATC callsign such as EGLL_TWR or EGLL_N_APP")
             self.position_type = PositionType(atc.group(2)) if atc else PositionType.PILOT
         if self.position_type == PositionType.PILOT:
             self.position_name = name

@@ -170,4 +170,4 @@ async def slots_with_bookings(
         .where(Slot.event_id == event_id)
         .order_by(Slot.order_index, Slot.start_time, Slot.id)
     )
-    return [(slot, booking) for slot, booking in rows.tuples()]
+    return [(slot, booking) for slot, booking in rows]

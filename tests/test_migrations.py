@@ -1,0 +1,163 @@
+"""The Alembic migrations: up and down on both engines, no drift from the models, real guards."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from skyslots.db import Database
+from skyslots.migrate import downgrade, migrate
+from skyslots.models import Booking, metadata
+from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.helpers import make_account, make_event, make_slots, pilot_slots
+
+APP_TABLES = {"users", "events", "slots", "bookings", "audit_logs"}
+# SQLAlchemy cannot reflect SQLite expression indexes, so this one always looks "missing" there.
+SQLITE_UNREFLECTABLE = {"uq_bookings_claimed_callsign"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database, not yet migrated."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url = await create_postgres_database()
+    yield url
+    await drop_postgres_database(url)
+
+
+async def table_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return set(await connection.run_sync(lambda c: sa.inspect(c).get_table_names()))
+
+
+def _diff(connection: sa.Connection, target: sa.MetaData) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, target)
+
+
+def _known(difference: Any, dialect: str) -> bool:
+    """The one difference that is not drift: SQLite's unreflectable expression index."""
+    return (
+        dialect == "sqlite"
+        and isinstance(difference, tuple)
+        and difference[0] == "add_index"
+        and difference[1].name in SQLITE_UNREFLECTABLE
+    )
+
+
+async def drift(engine: AsyncEngine, target: sa.MetaData) -> list[Any]:
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(_diff, target)
+    return [d for d in differences if not _known(d, engine.dialect.name)]
+
+
+async def guard_definitions(engine: AsyncEngine) -> dict[str, str]:
+    """The booking guard indexes' SQL as the database reports it, without spaces or brackets."""
+    if engine.dialect.name == "sqlite":
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+    else:
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'bookings'"
+    async with engine.connect() as connection:
+        rows = (await connection.exec_driver_sql(query)).all()
+    return {
+        name: re.sub(r"::text|public\.|using btree|[\s()\"]", "", sql.lower())
+        for name, sql in rows
+        if name.startswith("uq_bookings_claimed")
+    }
+
+
+async def test_upgrade_then_downgrade_leaves_no_tables(fresh_url: str) -> None:
+    engine = create_async_engine(fresh_url)
+    try:
+        await asyncio.to_thread(migrate, fresh_url)
+        assert await table_names(engine) >= APP_TABLES
+        await asyncio.to_thread(migrate, fresh_url)  # already at head: a no-op
+        await asyncio.to_thread(downgrade, fresh_url)
+        assert await table_names(engine) - {"alembic_version"} == set()
+        async with engine.connect() as connection:
+            versions = (await connection.exec_driver_sql("SELECT * FROM alembic_version")).all()
+        assert versions == []
+        # And back up again from base.
+        await asyncio.to_thread(migrate, fresh_url)
+        assert await table_names(engine) >= APP_TABLES
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index uq_bookings_claimed_callsign")
+@pytest.mark.filterwarnings("ignore:.*skipping metadata-specified expression-based index")
+async def test_models_and_migrations_agree(fresh_url: str) -> None:
+    await asyncio.to_thread(migrate, fresh_url)
+    engine = create_async_engine(fresh_url)
+    try:
+        assert await drift(engine, metadata) == []
+        # What autogenerate cannot compare (SQLite expressions, partial WHERE), checked by hand.
+        assert await guard_definitions(engine) == {
+            "uq_bookings_claimed_callsign": "createuniqueindexuq_bookings_claimed_callsign"
+            "onbookingsevent_id,lowerpilot_callsignwherestatus='claimed'",
+            "uq_bookings_claimed_slot": "createuniqueindexuq_bookings_claimed_slot"
+            "onbookingsslot_idwherestatus='claimed'",
+        }
+
+        # The comparison is sharp: a column the migrations lack is reported.
+        changed = sa.MetaData(naming_convention=metadata.naming_convention)
+        for table in metadata.tables.values():
+            table.to_metadata(changed)
+        changed.tables["slots"].append_column(sa.Column("rating", sa.String(8)))
+        [difference] = await drift(engine, changed)
+        assert difference[0] == "add_column"
+        assert (difference[2], difference[3].name) == ("slots", "rating")
+    finally:
+        await engine.dispose()
+
+
+async def test_partial_unique_indexes_guard_claims(client: httpx.AsyncClient, db: Database) -> None:
+    organizer = await make_account(db, client, email="org@example.com")
+    event = await make_event(client, organizer)
+    first, second = await make_slots(client, organizer, event, pilot_slots(2))
+
+    def row(slot: dict[str, Any], callsign: str, status: str = "claimed") -> dict[str, Any]:
+        return {
+            "slot_id": slot["id"],
+            "event_id": event["id"],
+            "pilot_name": "Test",
+            "pilot_callsign": callsign,
+            "status": status,
+            "claimed_at": datetime.now(UTC),
+            "released_at": datetime.now(UTC) if status == "released" else None,
+            "notes": "",
+            "manage_token_hash": "0" * 64,
+        }
+
+    async def insert(*rows: dict[str, Any]) -> None:
+        async with db.engine.begin() as connection:
+            await connection.execute(sa.insert(Booking.__table__), list(rows))
+
+    # A released and a claimed booking may share a slot and a callsign.
+    await insert(row(first, "BAW1", "released"), row(first, "BAW1"))
+    await insert(row(first, "BAW1", "released"))
+    # A second claimed booking on the slot, or for the callsign in any case, is refused.
+    with pytest.raises(IntegrityError, match=r"uq_bookings_claimed_slot|bookings\.slot_id"):
+        await insert(row(first, "DLH2"))
+    with pytest.raises(IntegrityError, match="uq_bookings_claimed_callsign"):
+        await insert(row(second, "baw1"))
+    await insert(row(second, "DLH2"))
+    async with db.engine.connect() as connection:
+        statuses = await connection.exec_driver_sql(
+            "SELECT status, count(*) FROM bookings GROUP BY status ORDER BY status"
+        )
+        assert statuses.all() == [("claimed", 2), ("released", 2)]

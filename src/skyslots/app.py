@@ -17,6 +17,9 @@ from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
 from skyslots.health import router as health_router
 from skyslots.logs import configure_logging
+from skyslots.realtime.engine import realtime_running
+from skyslots.realtime.polling import router as realtime_polling_router
+from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
 
 
@@ -28,7 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
         try:
-            yield
+            async with realtime_running(settings, app.state.database) as app.state.realtime:
+                yield
         finally:
             await app.state.database.dispose()
 
@@ -47,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         slots_router,
         bookings_router,
         audit_router,
+        realtime_polling_router,
+        realtime_ws_router,
     ):
         app.include_router(router)
     return app

@@ -59,6 +59,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         workers=args.workers,
         log_level="warning",
         proxy_headers=True,
+        # Protocol-level pings find dead WebSocket clients; deflate would compress every
+        # broadcast once per socket.
+        ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds,
+        ws_per_message_deflate=False,
     )
 
 

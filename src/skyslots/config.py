@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = ""
     redis_url: str | None = None
+    # Realtime: channels are `<prefix>event:<id>` (the prefix lets deployments share a Redis).
+    redis_channel_prefix: str = ""
+    redis_publish_timeout_seconds: float = Field(default=0.25, gt=0)
+    ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    ws_queue_size: int = Field(default=64, ge=1)
+    ws_gap_timeout_seconds: float = Field(default=0.5, gt=0)
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)

@@ -109,9 +109,15 @@ class Database:
             create_engine(self.url, settings, immediate=False) if self.is_sqlite else self.engine
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._session_info: dict[str, Any] = {}
         self._read_sessions = async_sessionmaker(
             self.read_engine, expire_on_commit=False, autoflush=False
         )
+
+    def share_with_sessions(self, **values: Any) -> None:
+        """Put `values` in `session.info` of every later unit of work (the realtime publisher)."""
+        self._session_info.update(values)
+        self._sessions.configure(info=dict(self._session_info))
 
     async def transaction(
         self,

@@ -1,23 +1,35 @@
-"""The event's roster version: one step per committed change, the realtime layer's clock."""
+"""The event's roster version: one step per committed change, the realtime layer's clock.
+
+Each change also leaves its realtime message in `roster_changes` (the polling fallback's log) and
+hands it to the publisher in `session.info` once the transaction has committed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skyslots.models import Event
+from skyslots.db import on_commit, utcnow
+from skyslots.models import Event, RosterChange
+from skyslots.realtime.messages import change_message, deleted_message, encode
+
+PUBLISHER_KEY = "roster_publisher"
+# The polling log keeps the newest KEEP_CHANGES changes per event (older `since` values get a
+# snapshot); trimming runs on one change in PRUNE_EVERY, so a claim rarely pays for it.
+KEEP_CHANGES = 500
+PRUNE_EVERY = 100
+
+_changes = RosterChange.__table__  # type: ignore[attr-defined]
 
 
-async def roster_changed(
-    session: AsyncSession, *, event_id: int, change: str, data: dict[str, Any]
-) -> int:
-    """Bump the event's version for `change` and return the new version.
+class RosterPublisher(Protocol):
+    async def publish(self, event_id: int, message: str) -> None:
+        """Send an encoded message to the event's subscribers; never raises."""
 
-    Call it last in a unit of work: the UPDATE locks the event row until commit, which is what
-    keeps versions contiguous per event across processes.
-    """
+
+async def _bump(session: AsyncSession, event_id: int) -> int:
     result = await session.execute(
         update(Event)
         .where(Event.id == event_id)
@@ -25,3 +37,50 @@ async def roster_changed(
         .returning(Event.version)
     )
     return result.scalar_one()
+
+
+def _publish_after_commit(session: AsyncSession, event_id: int, message: dict[str, Any]) -> None:
+    publisher: RosterPublisher | None = session.info.get(PUBLISHER_KEY)
+    if publisher is None:  # the CLI and scripts run without a realtime hub
+        return
+    raw = encode(message)
+
+    async def publish() -> None:
+        await publisher.publish(event_id, raw)
+
+    on_commit(session, publish)
+
+
+async def roster_changed(
+    session: AsyncSession, *, event_id: int, change: str, data: dict[str, Any]
+) -> int:
+    """Bump the event's version for `change`, record and (after commit) publish its message.
+
+    Call it last in a unit of work: the UPDATE locks the event row until commit, which is what
+    keeps versions contiguous per event across processes, and the message read after it sees
+    every earlier version's commit.
+    """
+    version = await _bump(session, event_id)
+    message = await change_message(
+        session, event_id=event_id, version=version, change=change, data=data
+    )
+    await session.execute(
+        insert(_changes).values(
+            event_id=event_id, version=version, message=message, created_at=utcnow()
+        )
+    )
+    if version % PRUNE_EVERY == 0 and version > KEEP_CHANGES:
+        await session.execute(
+            delete(_changes).where(
+                _changes.c.event_id == event_id, _changes.c.version <= version - KEEP_CHANGES
+            )
+        )
+    _publish_after_commit(session, event_id, message)
+    return version
+
+
+async def roster_deleted(session: AsyncSession, *, event_id: int) -> int:
+    """Before deleting an event: take its last version and publish `event.deleted` after commit."""
+    version = await _bump(session, event_id)
+    _publish_after_commit(session, event_id, deleted_message(event_id=event_id, version=version))
+    return version

@@ -14,7 +14,7 @@ from skyslots.errors import Forbidden, NotFound, ValidationFailed
 from skyslots.events.airports import airport_lookup
 from skyslots.events.schemas import EventCreate, EventUpdate
 from skyslots.models import Event, EventStatus, Role, Slot, User
-from skyslots.roster import roster_changed
+from skyslots.roster import roster_changed, roster_deleted
 
 AUDITED_FIELDS = (
     "title",
@@ -171,6 +171,7 @@ async def event_delete(session: AsyncSession, *, event_id: int, user: User) -> N
         event_id=None,
         payload={"event_id": event.id, "title": event.title},
     )
+    await roster_deleted(session, event_id=event.id)  # live clients get `event.deleted`
     await session.delete(event)  # slots and bookings go with it (ON DELETE CASCADE)
     await session.flush()
 

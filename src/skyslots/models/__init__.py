@@ -4,6 +4,7 @@ from skyslots.models.audit import AuditLog
 from skyslots.models.base import metadata
 from skyslots.models.booking import Booking, BookingStatus
 from skyslots.models.event import Event, EventStatus
+from skyslots.models.roster import RosterChange
 from skyslots.models.slot import PositionType, Slot
 from skyslots.models.user import Role, User
 
@@ -15,6 +16,7 @@ __all__ = [
     "EventStatus",
     "PositionType",
     "Role",
+    "RosterChange",
     "Slot",
     "User",
     "metadata",

@@ -1,0 +1,156 @@
+"""The Redis hub: publish to `<prefix>event:<id>`, one pattern subscription per process.
+
+Publishing never raises and is bounded by a short timeout, so a dead Redis costs a booking a
+fraction of a second at most; the message then still reaches this process's own sockets. The
+subscriber reconnects with back-off, and after every reconnect each socket gets a fresh snapshot,
+so a change published while Redis was away is never silently missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from skyslots.realtime.hub import LocalHub, Subscription
+
+log = logging.getLogger(__name__)
+
+MIN_BACKOFF, MAX_BACKOFF = 0.1, 5.0
+IDLE_PING_SECONDS = 5.0  # a quiet subscription pings Redis to notice a half-open connection
+START_WAIT_SECONDS = 2.0
+BREAKER_SECONDS = 1.0  # after a failed publish, skip Redis this long (a hung Redis stays cheap)
+
+
+class RedisHub:
+    """A LocalHub fed by Redis pub/sub, so every process sees every committed change."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        channel_prefix: str,
+        publish_timeout: float,
+        queue_size: int,
+        heartbeat_seconds: float,
+    ) -> None:
+        self.local = LocalHub(queue_size=queue_size, heartbeat_seconds=heartbeat_seconds)
+        self.prefix = f"{channel_prefix}event:"
+        self.publish_timeout = publish_timeout
+        no_retry = Retry(NoBackoff(), 0)
+        self._publisher = Redis.from_url(
+            url,
+            socket_connect_timeout=publish_timeout,
+            socket_timeout=publish_timeout,
+            retry=no_retry,
+        )
+        self._subscriber = Redis.from_url(
+            url, socket_connect_timeout=START_WAIT_SECONDS, socket_timeout=None, retry=no_retry
+        )
+        self._subscribed = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+        self._publish_paused_until = 0.0
+        self._was_down = False
+
+    @property
+    def connected(self) -> bool:
+        return self._subscribed.is_set()
+
+    def subscribe(self, event_id: int) -> Subscription:
+        return self.local.subscribe(event_id)
+
+    async def publish(self, event_id: int, message: str) -> None:
+        if time.monotonic() >= self._publish_paused_until:
+            try:
+                await asyncio.wait_for(
+                    self._publisher.publish(f"{self.prefix}{event_id}", message),
+                    self.publish_timeout,
+                )
+                return
+            except Exception as exc:  # never fail the booking that triggered it
+                self._publish_paused_until = time.monotonic() + BREAKER_SECONDS
+                log.warning("realtime publish to Redis failed: %s", _describe(exc))
+        # Redis is unreachable: at least this process's sockets learn it now; the others get a
+        # snapshot when their subscriber reconnects (or see the version gap and resync).
+        self.local.deliver(event_id, message)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        channel, data = message["channel"].decode(), message["data"]
+        try:
+            event_id = int(channel[len(self.prefix) :])
+        except ValueError:
+            return
+        self.local.deliver(event_id, data.decode() if isinstance(data, bytes) else data)
+
+    async def _listen_once(self) -> None:
+        pubsub = self._subscriber.pubsub()
+        try:
+            await pubsub.psubscribe(f"{self.prefix}*")
+            last_heard = time.monotonic()
+            while True:
+                message = await pubsub.get_message(timeout=IDLE_PING_SECONDS)
+                now = time.monotonic()
+                if message is None:
+                    if now - last_heard > 3 * IDLE_PING_SECONDS:
+                        raise ConnectionError("Redis stopped answering pings")
+                    await pubsub.ping()
+                    continue
+                last_heard = now
+                kind = message["type"]
+                if kind == "pmessage":
+                    self._on_message(message)
+                elif kind == "psubscribe":
+                    # From here on every publish reaches us: snapshots taken now miss nothing.
+                    was_down = self._was_down
+                    self._subscribed.set()
+                    if was_down:
+                        log.warning("realtime subscriber reconnected to Redis; resyncing sockets")
+                        self.local.resync_all()
+        finally:
+            self._subscribed.clear()
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _listen(self) -> None:
+        delay = MIN_BACKOFF
+        while True:
+            started = time.monotonic()
+            try:
+                await self._listen_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("realtime subscriber lost Redis: %s", _describe(exc))
+            self._was_down = True
+            if time.monotonic() - started > MAX_BACKOFF:
+                delay = MIN_BACKOFF  # it had been working: retry soon
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF)
+
+    async def start(self) -> None:
+        await self.local.start()
+        self._listener = asyncio.create_task(self._listen(), name="skyslots-redis-subscriber")
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), START_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("Redis is not reachable yet; realtime updates resume when it is")
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self.local.stop()
+        for client in (self._publisher, self._subscriber):
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__

@@ -1,0 +1,184 @@
+"""WebSocket /ws/events/{event_id}: a snapshot, then every committed change, in version order.
+
+A socket holds no database session: snapshots come from short shared reads. Changes a process
+receives out of order (two processes publishing close together) are held back briefly and sent
+in order; a gap that does not fill in time becomes a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from skyslots.realtime.engine import Realtime
+from skyslots.realtime.hub import (
+    CHANGE,
+    DROP,
+    FINAL,
+    GAP_CHECK,
+    GONE,
+    PING,
+    REPLY,
+    RESYNC,
+    SHUTDOWN,
+    Item,
+    Subscription,
+)
+from skyslots.realtime.messages import PING as PING_TEXT
+from skyslots.realtime.messages import PONG, encode
+
+router = APIRouter(tags=["realtime"])
+
+CLOSE_NOT_FOUND = 4404  # unknown, draft or deleted event
+CLOSE_TOO_SLOW = 1013  # "try again later": the client was too slow; reconnecting gives a snapshot
+CLOSE_RESTART = 1012  # the server is shutting down
+CLOSE_TOO_BIG = 1009
+MAX_CLIENT_MESSAGE = 4096
+
+
+def _error(detail: str) -> Item:
+    return (REPLY, 0, encode({"type": "error", "code": "bad_message", "detail": detail}))
+
+
+def client_reply(text: str | None) -> Item | None:
+    """What to do about a client's message: a reply, a resync, or nothing."""
+    if text is None:
+        return _error("send JSON text frames")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return _error("not JSON")
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "ping":
+        return (REPLY, 0, PONG)
+    if kind == "resync":
+        return (RESYNC, 0, "")
+    if kind == "pong":
+        return None
+    return _error('expected {"type": "ping"}, {"type": "pong"} or {"type": "resync"}')
+
+
+async def _read_client(websocket: WebSocket, subscription: Subscription) -> None:
+    """Answer the client's pings and resync requests; a disconnect ends the writer too."""
+    try:
+        while True:
+            received = await websocket.receive()
+            if received["type"] == "websocket.disconnect":
+                return
+            text = received.get("text")
+            if text is not None and len(text) > MAX_CLIENT_MESSAGE:
+                subscription.drop(str(CLOSE_TOO_BIG))
+                return
+            reply = client_reply(text)
+            if reply is not None:
+                subscription.offer(reply)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        subscription.drop(GONE)
+
+
+class _Stream:
+    """One socket's writer: sends queued items, keeping versions contiguous."""
+
+    def __init__(
+        self, websocket: WebSocket, subscription: Subscription, realtime: Realtime, version: int
+    ) -> None:
+        self.websocket = websocket
+        self.subscription = subscription
+        self.realtime = realtime
+        self.version = version
+        self.held: dict[int, Item] = {}
+
+    async def run(self) -> None:
+        queue, send = self.subscription.queue, self.websocket.send_text
+        while True:
+            item = await queue.get()
+            kind, version, text = item
+            if kind == CHANGE and version == self.version + 1 and not self.held:
+                await send(text)  # the common case, kept short
+                self.version = version
+            elif kind in (CHANGE, FINAL):
+                if not await self._change(item):
+                    return
+            elif kind == PING:
+                await send(PING_TEXT)
+            elif kind == REPLY:
+                await send(text)
+            elif kind == RESYNC or (kind == GAP_CHECK and self.held and self.version < version):
+                if not await self._resync():
+                    return
+            elif kind == DROP:
+                await self._dropped(text)
+                return
+
+    async def _change(self, item: Item) -> bool:
+        """Send a change in order (or hold it until the gap fills); False once the socket closes."""
+        if item[1] <= self.version:
+            return True  # already covered by the snapshot or sent
+        self.held[item[1]] = item
+        return await self._flush()
+
+    async def _flush(self) -> bool:
+        while (item := self.held.pop(self.version + 1, None)) is not None:
+            kind, self.version, text = item
+            await self.websocket.send_text(text)
+            if kind == FINAL:
+                await self._close(CLOSE_NOT_FOUND, "event deleted or unpublished")
+                return False
+        if self.held:  # still a gap: give the missing versions a moment, then resync
+            check: Item = (GAP_CHECK, self.version + 1, "")
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.realtime.gap_timeout, self.subscription.offer, check)
+        return True
+
+    async def _resync(self) -> bool:
+        snapshot = await self.realtime.snapshots.get(self.subscription.event_id)
+        if snapshot is None:
+            await self._close(CLOSE_NOT_FOUND, "event not found")
+            return False
+        await self.websocket.send_text(snapshot.text)
+        self.version = snapshot.version
+        self.held = {v: item for v, item in self.held.items() if v > self.version}
+        return await self._flush()
+
+    async def _dropped(self, reason: str) -> None:
+        if reason == GONE:
+            return
+        if reason == SHUTDOWN:
+            await self._close(CLOSE_RESTART, "server restarting")
+        elif reason.isdigit():
+            await self._close(int(reason), "message too big")
+        else:
+            await self._close(CLOSE_TOO_SLOW, "too slow; reconnect for a snapshot")
+
+    async def _close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await self.websocket.close(code, reason)
+
+
+@router.websocket("/ws/events/{event_id}")
+async def event_socket(websocket: WebSocket, event_id: int) -> None:
+    """Live roster: a snapshot, then one message per committed change (docs/realtime.md)."""
+    realtime: Realtime = websocket.app.state.realtime
+    await websocket.accept()
+    # Subscribe before reading the snapshot, so no change committed in between is lost.
+    subscription = realtime.hub.subscribe(event_id)
+    reader: asyncio.Task[None] | None = None
+    try:
+        snapshot = await realtime.snapshots.get(event_id)
+        if snapshot is None:
+            await websocket.close(CLOSE_NOT_FOUND, "event not found")
+            return
+        await websocket.send_text(snapshot.text)
+        reader = asyncio.create_task(_read_client(websocket, subscription))
+        await _Stream(websocket, subscription, realtime, snapshot.version).run()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client went away mid-send
+    finally:
+        subscription.close()
+        if reader is not None:
+            reader.cancel()

@@ -21,6 +21,7 @@ from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
+from skyslots.web import install_web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,4 +56,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_ws_router,
     ):
         app.include_router(router)
+    install_web(app, settings)
     return app

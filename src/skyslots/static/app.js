@@ -1,0 +1,617 @@
+// SkySlots web UI: Zulu/local times, the booking modal, the live roster (WebSocket, then
+// polling), and the organizer's small helpers. Everything works without this file too.
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+const POLL_MS = 2000;
+const TZ_KEY = "skyslots.tz";
+const ICONS = {
+  taken: '<svg class="ico" aria-hidden="true" viewBox="0 0 16 16"><path d="M8 8a3 3 0 100-6 3 3 0 000 6zm-5 6c0-2.8 2.2-4.5 5-4.5s5 1.7 5 4.5z"/></svg>',
+  locked: '<svg class="ico" aria-hidden="true" viewBox="0 0 16 16"><path d="M4 7V5a4 4 0 118 0v2h1v8H3V7zm2 0h4V5a2 2 0 10-4 0z"/></svg>',
+  free: '<svg class="ico" aria-hidden="true" viewBox="0 0 16 16"><circle cx="8" cy="8" r="5"/></svg>',
+};
+const STATE_TEXT = { taken: "Taken", locked: "Locked", free: "Free" };
+
+document.documentElement.classList.add("js");
+
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function storage(key, value) {
+  try {
+    if (value === undefined) return localStorage.getItem(key);
+    localStorage.setItem(key, value);
+  } catch {
+    return null; // private mode or storage disabled: the toggle still works for this page
+  }
+  return value;
+}
+
+/* ---------- Zulu / local time ---------- */
+
+const LOCAL_FORMATS = {
+  hm: { hour: "2-digit", minute: "2-digit", hourCycle: "h23" },
+  date: { weekday: "short", day: "2-digit", month: "short", year: "numeric" },
+  day: { weekday: "short", day: "2-digit", month: "short" },
+  full: {
+    weekday: "short", day: "2-digit", month: "short", year: "numeric",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  },
+  stamp: {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", hourCycle: "h23", timeZoneName: "short",
+  },
+};
+
+function applyTimeMode(root = document) {
+  const mode = storage(TZ_KEY) === "local" ? "local" : "utc";
+  for (const node of $$("time.t", root)) {
+    if (!node.dataset.zulu) node.dataset.zulu = node.textContent;
+    const format = LOCAL_FORMATS[node.dataset.style] || LOCAL_FORMATS.full;
+    node.textContent = mode === "local"
+      ? new Intl.DateTimeFormat(undefined, format).format(new Date(node.dateTime))
+      : node.dataset.zulu;
+  }
+  for (const button of $$("[data-tz]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.tz === mode));
+  }
+  document.documentElement.dataset.tz = mode;
+}
+
+function setupTimeToggle() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  for (const button of $$("[data-tz]")) {
+    if (button.dataset.tz === "local") button.title = `Your time zone: ${zone}`;
+    button.addEventListener("click", () => {
+      storage(TZ_KEY, button.dataset.tz);
+      applyTimeMode();
+    });
+  }
+  applyTimeMode();
+}
+
+/* ---------- roster rendering ---------- */
+
+function slotState(slot) {
+  if (slot.booking) return "taken";
+  return slot.is_locked ? "locked" : "free";
+}
+
+const EVENT_FIELDS = ["status", "start_datetime", "end_datetime", "booking_opens_at", "booking_closes_at"];
+const eventKey = (event) => EVENT_FIELDS.map((key) => {
+  const value = event[key];
+  return value && !Number.isNaN(Date.parse(value)) ? String(Date.parse(value)) : String(value);
+}).join("|");
+
+const sameTime = (a, b) => (a && b ? Date.parse(a) === Date.parse(b) : a === b);
+
+function sameShape(a, b) {
+  return a.position_name === b.position_name && a.position_type === b.position_type
+    && a.order_index === b.order_index && a.notes === b.notes
+    && sameTime(a.start_time, b.start_time) && sameTime(a.end_time, b.end_time);
+}
+
+function renderSlot(node, slot, bookable, eventId) {
+  const state = slotState(slot);
+  const changed = !node.classList.contains(`slot--${state}`);
+  node.className = `slot slot--${state}`;
+  const badge = el("span", { class: "slot__state" });
+  badge.innerHTML = ICONS[state]; // constant markup, never user text
+  badge.append(STATE_TEXT[state]);
+  node.replaceChildren(badge);
+  if (state === "taken") {
+    const who = el("span", { class: "slot__who" });
+    who.append(el("b", { class: "callsign" }, slot.booking.pilot_callsign), " ",
+      el("span", { class: "slot__name" }, slot.booking.pilot_name));
+    node.append(who);
+  } else if (state === "free" && bookable) {
+    node.append(el("a", {
+      class: "btn btn--claim",
+      href: `/events/${eventId}?claim=${slot.id}#book`,
+      "data-claim": String(slot.id),
+      "aria-label": `Claim ${node.dataset.label}`,
+    }, "Claim"));
+  }
+  if (changed) {
+    node.classList.add("slot--changed");
+    setTimeout(() => node.classList.remove("slot--changed"), 1600);
+  }
+}
+
+/* ---------- live roster: WebSocket first, polling when it is down ---------- */
+
+class LiveRoster {
+  constructor(page) {
+    this.eventId = page.dataset.eventId;
+    this.container = $("#roster");
+    this.indicator = $("#live");
+    this.listeners = [];
+    this.ws = null;
+    this.retries = 0;
+    this.pollTimer = null;
+    this.etag = null;
+    this.refreshing = null;
+    this.load();
+    this.setState("connecting");
+    this.connect();
+  }
+
+  load() {
+    const data = JSON.parse($("#roster-data", this.container).textContent);
+    this.version = Math.max(this.version || 0, data.version);
+    this.slots = new Map(data.slots.map((slot) => [slot.id, slot]));
+    this.bookable = $("#roster-body", this.container).dataset.bookable === "true";
+    this.eventKey = eventKey(data.event);
+  }
+
+  onSlot(listener) {
+    this.listeners.push(listener);
+  }
+
+  setState(state) {
+    const text = {
+      connecting: "Connecting…", live: "Live", polling: "Live · polling",
+      reconnecting: "Reconnecting…",
+    }[state];
+    this.indicator.dataset.state = state;
+    $(".live__text", this.indicator).textContent = text;
+    this.indicator.title = state === "polling"
+      ? "Live updates by polling every few seconds (WebSocket unavailable)"
+      : text;
+  }
+
+  connect() {
+    if (!("WebSocket" in window)) {
+      this.startPolling();
+      return;
+    }
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/events/${this.eventId}`);
+    this.ws = socket;
+    socket.addEventListener("open", () => {
+      this.retries = 0;
+      this.stopPolling();
+      this.setState("live");
+    });
+    socket.addEventListener("message", (message) => {
+      try {
+        this.handle(JSON.parse(message.data));
+      } catch (error) {
+        console.warn("skyslots: bad realtime message", error);
+      }
+    });
+    socket.addEventListener("close", () => {
+      if (this.ws !== socket) return;
+      this.ws = null;
+      if (this.indicator.dataset.state !== "polling") this.setState("reconnecting");
+      this.startPolling();
+      const delay = Math.min(30000, 1000 * 2 ** this.retries++) * (0.5 + Math.random() / 2);
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  startPolling() {
+    if (this.pollTimer) return;
+    const tick = async () => {
+      await this.poll();
+      if (this.pollTimer) this.pollTimer = setTimeout(tick, POLL_MS);
+    };
+    this.pollTimer = setTimeout(tick, 0);
+  }
+
+  stopPolling() {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  async poll() {
+    try {
+      const headers = this.etag ? { "If-None-Match": this.etag } : {};
+      const response = await fetch(`/api/events/${this.eventId}/state?since=${this.version}`,
+        { headers, cache: "no-store" });
+      if (response.status === 404 || response.status === 405) {
+        await this.refreshFromApi(); // no state endpoint on this server: read the whole event
+      } else if (response.status !== 304) {
+        if (!response.ok) throw new Error(`state ${response.status}`);
+        this.etag = response.headers.get("ETag");
+        this.handle(await response.json());
+      }
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) this.setState("polling");
+    } catch {
+      if (!this.ws) this.setState("reconnecting");
+    }
+  }
+
+  async refreshFromApi() {
+    const response = await fetch(`/api/events/${this.eventId}`, { cache: "no-store" });
+    if (!response.ok) throw new Error(`event ${response.status}`);
+    const event = await response.json();
+    this.applySnapshot({ type: "snapshot", version: event.version, event, slots: event.slots });
+  }
+
+  resync() {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ type: "resync" }));
+    } else {
+      this.refreshFromApi().catch(() => {});
+    }
+  }
+
+  inOrder(message) {
+    if (typeof message.version !== "number") return true;
+    if (message.version <= this.version) return false;
+    if (message.version > this.version + 1) {
+      this.resync();
+      return false;
+    }
+    this.version = message.version;
+    return true;
+  }
+
+  handle(message) {
+    switch (message.type) {
+      case "snapshot":
+        this.applySnapshot(message);
+        break;
+      case "changes":
+        for (const change of message.changes || []) this.handle(change);
+        break;
+      case "slot.updated":
+        if (this.inOrder(message)) this.applySlot(message.slot);
+        break;
+      case "event.updated":
+        if (this.inOrder(message)) {
+          const title = $("[data-role=event-title]");
+          if (title && message.event) title.textContent = message.event.title;
+          this.refreshFragment();
+        }
+        break;
+      case "slots.added":
+      case "slot.removed":
+        if (this.inOrder(message)) this.refreshFragment();
+        break;
+      default:
+        break; // ping, pong and types this page does not use
+    }
+  }
+
+  applySnapshot(message) {
+    const incoming = message.slots || [];
+    const sameStructure = incoming.length === this.slots.size
+      && incoming.every((slot) => this.slots.has(slot.id) && sameShape(this.slots.get(slot.id), slot));
+    const eventChanged = message.event && eventKey(message.event) !== this.eventKey;
+    this.version = message.version;
+    if (!sameStructure || eventChanged) {
+      this.refreshFragment();
+      return;
+    }
+    for (const slot of incoming) this.applySlot(slot);
+  }
+
+  applySlot(slot) {
+    const old = this.slots.get(slot.id);
+    this.slots.set(slot.id, slot);
+    if (!old || !sameShape(old, slot)) {
+      this.refreshFragment();
+      return;
+    }
+    const node = $(`.slot[data-slot-id="${slot.id}"]`, this.container);
+    if (node && (slotState(old) !== slotState(slot) || !node.classList.contains(`slot--${slotState(slot)}`)
+        || JSON.stringify(old.booking) !== JSON.stringify(slot.booking))) {
+      renderSlot(node, slot, this.bookable, this.eventId);
+    }
+    this.updateCounts();
+    for (const listener of this.listeners) listener(slot);
+  }
+
+  updateCounts() {
+    const counts = { free: 0, taken: 0, locked: 0 };
+    for (const slot of this.slots.values()) counts[slotState(slot)] += 1;
+    const total = counts.free + counts.taken + counts.locked;
+    for (const [state, n] of Object.entries(counts)) {
+      const number = $(`[data-count="${state}"]`, this.container);
+      if (number) number.textContent = String(n);
+      const bar = $(`[data-meter="${state}"]`, this.container);
+      if (bar) bar.style.width = `${total ? (100 * n) / total : 0}%`;
+    }
+  }
+
+  refreshFragment() {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = fetch(`/events/${this.eventId}/roster`, { cache: "no-store" })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const before = this.version;
+        this.container.innerHTML = html;
+        this.load();
+        applyTimeMode(this.container);
+        if (this.version < before) this.refreshAgain = true;
+        for (const slot of this.slots.values()) for (const listener of this.listeners) listener(slot);
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.refreshing = null;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.refreshFragment();
+        }
+      });
+  }
+
+  claimLocally(slotId, booking) {
+    const slot = this.slots.get(slotId);
+    if (slot && !slot.booking) this.applySlot({ ...slot, booking });
+  }
+}
+
+/* ---------- booking modal ---------- */
+
+const FIELDS = ["pilot_name", "pilot_callsign", "email", "notes"];
+const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), textarea, select, [tabindex]:not([tabindex='-1'])";
+
+class BookingModal {
+  constructor(dialog, roster) {
+    this.dialog = dialog;
+    this.roster = roster;
+    this.eventId = dialog.dataset.eventId;
+    this.form = $("[data-role=book-form]", dialog);
+    this.form.noValidate = true;
+    this.conflict = $("[data-role=conflict]", dialog);
+    this.submitButton = $("[data-role=submit]", dialog);
+    this.slotId = null;
+    this.opener = null;
+
+    roster.container.addEventListener("click", (event) => {
+      const link = event.target.closest("[data-claim]");
+      if (!link) return;
+      event.preventDefault();
+      this.open(Number(link.dataset.claim), link);
+    });
+    for (const close of $$("[data-role=close], [data-role=cancel], [data-role=done]", dialog)) {
+      close.addEventListener("click", (event) => {
+        event.preventDefault();
+        this.dialog.close();
+      });
+    }
+    dialog.addEventListener("keydown", (event) => this.trapFocus(event));
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) dialog.close(); // a click on the backdrop
+    });
+    dialog.addEventListener("close", () => this.closed());
+    this.form.addEventListener("submit", (event) => this.submit(event));
+    $("[data-role=copy]", dialog).addEventListener("click", () => this.copy());
+    roster.onSlot((slot) => this.watch(slot));
+
+    if (dialog.open) this.upgradeServerForm();
+  }
+
+  upgradeServerForm() {
+    // The page was rendered with the no-JavaScript form open (`?claim=`): show it as a modal.
+    const match = this.form.action.match(/\/book\/(\d+)$/);
+    this.dialog.close();
+    if (match && Number(match[1]) > 0) this.open(Number(match[1]), null, { keep: true });
+  }
+
+  label(slotId) {
+    const node = $(`.slot[data-slot-id="${slotId}"]`, this.roster.container);
+    return node ? node.dataset.label : `slot ${slotId}`;
+  }
+
+  open(slotId, opener, { keep = false } = {}) {
+    this.slotId = slotId;
+    this.opener = opener;
+    this.claimed = false;
+    $("[data-role=slot-label]", this.dialog).textContent = this.label(slotId);
+    this.form.action = `/events/${this.eventId}/book/${slotId}`;
+    $("[data-role=form-view]", this.dialog).hidden = false;
+    $("[data-role=success-view]", this.dialog).hidden = true;
+    if (!keep) {
+      this.conflict.hidden = true;
+      this.showErrors({});
+    }
+    this.busy(false);
+    this.dialog.showModal();
+    const firstInvalid = $("[aria-invalid=true]", this.form);
+    (firstInvalid || this.form.elements.pilot_name).focus();
+  }
+
+  closed() {
+    if (this.opener && document.contains(this.opener)) this.opener.focus();
+    else $("#roster").focus?.();
+    this.slotId = null;
+  }
+
+  trapFocus(event) {
+    if (event.key !== "Tab") return;
+    const items = $$(FOCUSABLE, this.dialog).filter((node) => node.offsetParent !== null);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
+  watch(slot) {
+    // Someone else took the slot while this visitor was filling the form: say so at once.
+    if (slot.id !== this.slotId || !slot.booking || this.claimed || !this.dialog.open) return;
+    this.showConflict(`${this.label(slot.id)} was just claimed by ${slot.booking.pilot_callsign}.`);
+  }
+
+  values() {
+    const data = {};
+    for (const name of FIELDS) data[name] = this.form.elements[name].value.trim();
+    data.pilot_callsign = data.pilot_callsign.toUpperCase();
+    return data;
+  }
+
+  validate(data) {
+    const errors = {};
+    if (!data.pilot_name) errors.pilot_name = "Enter your name.";
+    else if (data.pilot_name.length > 100) errors.pilot_name = "At most 100 characters.";
+    if (!data.pilot_callsign) errors.pilot_callsign = "Enter your callsign.";
+    else if (!/^[A-Z0-9]{3,10}$/.test(data.pilot_callsign)) {
+      errors.pilot_callsign = "A callsign is 3 to 10 letters and digits, e.g. BAW123.";
+    }
+    if (data.email && !this.form.elements.email.checkValidity()) {
+      errors.email = "Enter a valid email address, or leave it empty.";
+    }
+    if (data.notes.length > 500) errors.notes = "At most 500 characters.";
+    return errors;
+  }
+
+  showErrors(errors) {
+    for (const node of $$("[data-error-for]", this.form)) {
+      const message = errors[node.dataset.errorFor] || "";
+      node.textContent = message;
+      node.hidden = !message;
+      const input = this.form.elements[node.dataset.errorFor];
+      if (input && input.setAttribute) {
+        if (message) input.setAttribute("aria-invalid", "true");
+        else input.removeAttribute("aria-invalid");
+      }
+    }
+    const first = FIELDS.find((name) => errors[name]);
+    if (first) this.form.elements[first].focus();
+  }
+
+  showConflict(text) {
+    this.conflict.textContent = text;
+    this.conflict.hidden = false;
+  }
+
+  busy(on) {
+    this.submitButton.disabled = on;
+    this.submitButton.textContent = on ? "Claiming…" : "Claim slot";
+  }
+
+  async submit(event) {
+    event.preventDefault();
+    const data = this.values();
+    const errors = this.validate(data);
+    this.showErrors(errors);
+    if (Object.keys(errors).length) return;
+    const slotId = this.slotId;
+    this.busy(true);
+    this.conflict.hidden = true;
+    let response;
+    let body = {};
+    try {
+      response = await fetch(`/api/slots/${slotId}/book`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ ...data, email: data.email || null }),
+      });
+      body = await response.json().catch(() => ({}));
+    } catch {
+      this.busy(false);
+      this.showConflict("Could not reach SkySlots. Check your connection and try again.");
+      return;
+    }
+    this.busy(false);
+    if (response.status === 201) {
+      this.succeeded(body);
+    } else if (response.status === 422 && Array.isArray(body.detail)) {
+      const fieldErrors = {};
+      for (const item of body.detail) {
+        const name = [...(item.loc || [])].reverse().find((part) => FIELDS.includes(part));
+        fieldErrors[name || "__all__"] ??= item.msg.replace(/^Value error, /, "");
+      }
+      this.showErrors(fieldErrors);
+      if (fieldErrors.__all__) this.showConflict(fieldErrors.__all__);
+    } else if (response.status === 409) {
+      this.showConflict(body.detail || "That slot is no longer available.");
+      this.conflict.focus?.();
+      this.roster.refreshFromApi().catch(() => {});
+    } else {
+      this.showConflict(body.detail || `Something went wrong (HTTP ${response.status}). Try again.`);
+    }
+  }
+
+  succeeded(booking) {
+    this.claimed = true;
+    const url = `${location.origin}/bookings/${booking.id}/manage?token=${encodeURIComponent(booking.manage_token)}`;
+    $("[data-role=success-text]", this.dialog).textContent = `${booking.pilot_callsign} holds ${this.label(booking.slot_id)}.`;
+    $("[data-role=manage-url]", this.dialog).value = url;
+    $("[data-role=manage-link]", this.dialog).href = url;
+    $("[data-role=form-view]", this.dialog).hidden = true;
+    $("[data-role=success-view]", this.dialog).hidden = false;
+    $("[data-role=success-title]", this.dialog).focus();
+    this.form.reset();
+    this.roster.claimLocally(booking.slot_id, {
+      id: booking.id, pilot_callsign: booking.pilot_callsign, pilot_name: booking.pilot_name,
+      status: booking.status, claimed_at: booking.claimed_at,
+    });
+  }
+
+  async copy() {
+    const input = $("[data-role=manage-url]", this.dialog);
+    const button = $("[data-role=copy]", this.dialog);
+    try {
+      await navigator.clipboard.writeText(input.value);
+    } catch {
+      input.select();
+      document.execCommand?.("copy");
+    }
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = "Copy"; }, 1500);
+  }
+}
+
+/* ---------- organizer helpers ---------- */
+
+function setupConfirmations() {
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+}
+
+function setupAirportLookup() {
+  const input = $("[data-airport-lookup]");
+  if (!input) return;
+  const hint = $("[data-role=airport-name]");
+  const timezone = $("#timezone");
+  let autoFilled = !timezone.value;
+  timezone.addEventListener("input", () => { autoFilled = false; });
+  const lookup = async () => {
+    const icao = input.value.trim().toUpperCase();
+    if (!/^[A-Z]{4}$/.test(icao)) return;
+    const response = await fetch(`/api/airports/${icao}`).catch(() => null);
+    if (!response || !response.ok) {
+      hint.textContent = `${icao} is not in the airport list: give its IANA timezone.`;
+      return;
+    }
+    const airport = await response.json();
+    hint.textContent = `${airport.name}, ${airport.city} (${airport.country})`;
+    if (autoFilled || !timezone.value) {
+      timezone.value = airport.timezone;
+      autoFilled = true;
+    }
+  };
+  input.addEventListener("input", lookup);
+  input.addEventListener("change", lookup);
+}
+
+/* ---------- start ---------- */
+
+setupTimeToggle();
+setupConfirmations();
+setupAirportLookup();
+const page = $("#event-page");
+if (page) {
+  const roster = new LiveRoster(page);
+  new BookingModal($("#book"), roster);
+  window.skyslots = { roster };
+}

@@ -1,0 +1,22 @@
+"""The web UI: Jinja2 pages over the REST API's services, a cookie session, static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from skyslots.config import Settings
+from skyslots.web import airports, auth, manage, organizer, organizer_slots, public
+from skyslots.web.session import SessionMiddleware
+
+
+def install_web(app: FastAPI, settings: Settings) -> None:
+    """Add the pages, /api/airports, /static and the session middleware to the app."""
+    for module in (airports, public, manage, auth, organizer, organizer_slots):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        max_age=settings.access_token_minutes * 60,
+    )

@@ -1,0 +1,46 @@
+"""The booker's manage link: see the booking and release it, with the one-time token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from skyslots.accounts.deps import DatabaseDep
+from skyslots.bookings.manage import booking_for_token
+from skyslots.bookings.service import booking_release
+from skyslots.errors import Conflict
+from skyslots.web.deps import CheckedForm
+from skyslots.web.forms import form_values
+from skyslots.web.templating import PageRoute, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+async def _manage_page(
+    request: Request, db: DatabaseDep, booking_id: int, token: str, **extra: object
+) -> Response:
+    managed = await db.read(booking_for_token, booking_id=booking_id, manage_token=token)
+    context = {"managed": managed, "token": token, "released": False, "notice": None, **extra}
+    return render(request, "manage.html", context)
+
+
+@router.get("/bookings/{booking_id}/manage")
+async def manage_page(
+    request: Request, booking_id: int, db: DatabaseDep, token: Annotated[str, Query()] = ""
+) -> Response:
+    """A booking as its booker sees it, with a button to release it."""
+    return await _manage_page(request, db, booking_id, token)
+
+
+@router.post("/bookings/{booking_id}/manage")
+async def release_form(
+    request: Request, booking_id: int, db: DatabaseDep, form: CheckedForm
+) -> Response:
+    """Release the booking (the same service as POST /api/bookings/{id}/release)."""
+    token = form_values(form, ["token"])["token"]
+    try:
+        await db.transaction(booking_release, booking_id=booking_id, manage_token=token, user=None)
+    except Conflict as exc:
+        return await _manage_page(request, db, booking_id, token, notice=exc.detail)
+    return await _manage_page(request, db, booking_id, token, released=True)

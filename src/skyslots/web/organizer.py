@@ -1,0 +1,130 @@
+"""The organizer's dashboard and event forms: create, edit, publish, unpublish, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skyslots.accounts.deps import DatabaseDep
+from skyslots.errors import ValidationFailed
+from skyslots.events.schemas import EventCreate, EventUpdate
+from skyslots.events.service import event_create, event_managed, event_update, events_managed_by
+from skyslots.events.stats import SlotCounts, slot_counts
+from skyslots.models import Event, EventStatus, User
+from skyslots.web.deps import CheckedForm, OrganizerPage
+from skyslots.web.forms import FormErrors, domain_messages, form_values, parse
+from skyslots.web.templating import PageRoute, render, web_session
+
+router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
+
+EVENT_FIELDS = (
+    "title",
+    "airport_icao",
+    "timezone",
+    "start_datetime",
+    "end_datetime",
+    "booking_opens_at",
+    "booking_closes_at",
+    "description",
+    "status",
+)
+STATUS_ACTIONS = {
+    "publish": (EventStatus.PUBLISHED, "published: it is on the home page and takes bookings"),
+    "unpublish": (EventStatus.DRAFT, "back to draft: only you can see it"),
+    "cancel": (EventStatus.CANCELLED, "cancelled: it takes no more bookings"),
+}
+
+
+async def _dashboard(
+    session: AsyncSession, *, user: User
+) -> tuple[list[Event], dict[int, SlotCounts]]:
+    events = await events_managed_by(session, user=user)
+    counts = await slot_counts(session, event_ids=[e.id for e in events if e.id is not None])
+    return events, counts
+
+
+@router.get("")
+async def dashboard(request: Request, db: DatabaseDep, user: OrganizerPage) -> Response:
+    """My events with their slot counts."""
+    events, counts = await db.read(_dashboard, user=user)
+    return render(request, "organizer/dashboard.html", {"events": events, "counts": counts})
+
+
+def _event_form(
+    request: Request,
+    *,
+    event: Event | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    context = {"event": event, "values": values, "errors": errors, "tab": "edit"}
+    return render(request, "organizer/event_form.html", context, status=status)
+
+
+@router.get("/events/new")
+async def new_event_page(request: Request, user: OrganizerPage) -> Response:
+    """The form for a new event."""
+    return _event_form(request, event=None, values={"status": "draft"}, errors={})
+
+
+@router.post("/events/new")
+async def create_event(
+    request: Request, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+) -> Response:
+    """Create the event, then go on to its slots."""
+    values = form_values(form, EVENT_FIELDS)
+    try:
+        event = await db.transaction(event_create, organizer=user, data=parse(EventCreate, values))
+    except FormErrors as exc:
+        return _event_form(request, event=None, values=values, errors=exc.errors, status=422)
+    web_session(request).flash("success", f"Created {event.title}. Now add its slots.")
+    return RedirectResponse(f"/organizer/events/{event.id}", status_code=303)
+
+
+@router.get("/events/{event_id}/edit")
+async def edit_event_page(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+) -> Response:
+    """The event's fields, ready to change."""
+    event = await db.read(event_managed, event_id=event_id, user=user)
+    return _event_form(request, event=event, values={}, errors={})
+
+
+@router.post("/events/{event_id}/edit")
+async def edit_event(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+) -> Response:
+    """Save the event's fields (the same rules as PATCH /api/events/{id})."""
+    event = await db.read(event_managed, event_id=event_id, user=user)
+    values = form_values(form, EVENT_FIELDS)
+    try:
+        data = parse(EventUpdate, {k: v for k, v in values.items() if k != "status"})
+        await db.transaction(event_update, event_id=event_id, user=user, data=data)
+    except FormErrors as exc:
+        return _event_form(request, event=event, values=values, errors=exc.errors, status=422)
+    except ValidationFailed as exc:
+        errors = domain_messages(exc)
+        return _event_form(request, event=event, values=values, errors=errors, status=422)
+    web_session(request).flash("success", "Saved.")
+    return RedirectResponse(f"/organizer/events/{event_id}/edit", status_code=303)
+
+
+@router.post("/events/{event_id}/status")
+async def change_status(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+) -> Response:
+    """Publish, unpublish or cancel."""
+    action = form_values(form, ["action"])["action"]
+    session = web_session(request)
+    if action not in STATUS_ACTIONS:
+        session.flash("error", "Unknown action.")
+    else:
+        status, outcome = STATUS_ACTIONS[action]
+        data = EventUpdate(status=status)
+        event = await db.transaction(event_update, event_id=event_id, user=user, data=data)
+        session.flash("success", f"{event.title} is {outcome}.")
+    return RedirectResponse(f"/organizer/events/{event_id}", status_code=303)

@@ -1,0 +1,171 @@
+"""The organizer's roster tools: add one or many slots, lock, reorder, delete, release, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from skyslots.accounts.deps import DatabaseDep
+from skyslots.audit.service import audit_list
+from skyslots.bookings.service import booking_release, bookings_of_event
+from skyslots.errors import Conflict, ValidationFailed
+from skyslots.events.detail import event_detail
+from skyslots.events.service import event_managed
+from skyslots.models import User
+from skyslots.slots.reorder import slot_move
+from skyslots.slots.schemas import SlotCreate, SlotUpdate
+from skyslots.slots.service import slot_delete, slot_get, slot_update, slots_create
+from skyslots.web.deps import CheckedForm, OrganizerPage
+from skyslots.web.forms import FormErrors, domain_messages, expand_bulk, form_values, parse
+from skyslots.web.grid import slot_label, slot_state
+from skyslots.web.templating import PageRoute, render, web_session
+
+router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
+
+SLOT_FIELDS = ("position_name", "position_type", "start_time", "end_time", "notes")
+BULK_FIELDS = ("kind", "lines", "start", "end", "minutes")
+
+
+async def _slots_page(
+    request: Request, db: DatabaseDep, event_id: int, user: User, *, status: int = 200, **extra: Any
+) -> Response:
+    await db.read(event_managed, event_id=event_id, user=user)
+    event = await db.read(event_detail, event_id=event_id, viewer=user)
+    context: dict[str, Any] = {
+        "event": event,
+        "tab": "slots",
+        "slot_state": slot_state,
+        "slot_label": slot_label,
+        "single": {},
+        "bulk": {"kind": "atc", "minutes": "120"},
+        "errors": {},
+        "bulk_errors": {},
+        **extra,
+    }
+    return render(request, "organizer/slots.html", context, status=status)
+
+
+@router.get("/events/{event_id}")
+async def slots_page(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+) -> Response:
+    """The event's slots with their bookings, and the forms to add more."""
+    return await _slots_page(request, db, event_id, user)
+
+
+@router.post("/events/{event_id}/slots")
+async def add_slot(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+) -> Response:
+    """Add one slot."""
+    values = form_values(form, SLOT_FIELDS)
+    data = {k: v or None for k, v in values.items()} | {"notes": values["notes"]}
+    data["is_locked"] = form.get("is_locked") == "on"
+    try:
+        item = parse(SlotCreate, data)
+        await db.transaction(slots_create, event_id=event_id, user=user, items=[item])
+    except FormErrors as exc:
+        return await _slots_page(
+            request, db, event_id, user, status=422, single=values, errors=exc.errors
+        )
+    except ValidationFailed as exc:
+        return await _slots_page(
+            request, db, event_id, user, status=422, single=values, errors=domain_messages(exc)
+        )
+    web_session(request).flash("success", f"Added {item.position_name}.")
+    return RedirectResponse(f"/organizer/events/{event_id}", status_code=303)
+
+
+@router.post("/events/{event_id}/slots/bulk")
+async def add_slots(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+) -> Response:
+    """Add positions x time blocks at once: all of them, or none."""
+    values = form_values(form, BULK_FIELDS)
+    try:
+        items = expand_bulk(
+            kind=values["kind"],
+            lines=values["lines"],
+            start=values["start"],
+            end=values["end"],
+            minutes=values["minutes"],
+        )
+        await db.transaction(slots_create, event_id=event_id, user=user, items=items)
+    except FormErrors as exc:
+        return await _slots_page(
+            request, db, event_id, user, status=422, bulk=values, bulk_errors=exc.errors
+        )
+    except ValidationFailed as exc:
+        return await _slots_page(
+            request, db, event_id, user, status=422, bulk=values, bulk_errors=domain_messages(exc)
+        )
+    web_session(request).flash("success", f"Added {len(items)} slots.")
+    return RedirectResponse(f"/organizer/events/{event_id}", status_code=303)
+
+
+@router.post("/slots/{slot_id}")
+async def slot_action(
+    request: Request, slot_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+) -> Response:
+    """Lock, unlock, move up or down, or delete one slot."""
+    action = form_values(form, ["action"])["action"]
+    slot = await db.read(slot_get, slot_id=slot_id)
+    session = web_session(request)
+    try:
+        if action in ("lock", "unlock"):
+            data = SlotUpdate(is_locked=action == "lock")
+            await db.transaction(slot_update, slot_id=slot_id, user=user, data=data)
+        elif action in ("up", "down"):
+            offset = -1 if action == "up" else 1
+            await db.transaction(slot_move, slot_id=slot_id, user=user, offset=offset)
+        elif action == "delete":
+            await db.transaction(slot_delete, slot_id=slot_id, user=user)
+            session.flash("success", f"Deleted {slot.position_name}.")
+        else:
+            session.flash("error", "Unknown action.")
+    except Conflict as exc:
+        session.flash("error", exc.detail)
+    return RedirectResponse(f"/organizer/events/{slot.event_id}#slot-list", status_code=303)
+
+
+@router.post("/bookings/{booking_id}/release")
+async def release_booking(
+    request: Request, booking_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+) -> Response:
+    """Release anyone's booking on my event."""
+    back = form_values(form, ["back"])["back"]
+    session = web_session(request)
+    try:
+        booking = await db.transaction(
+            booking_release, booking_id=booking_id, manage_token=None, user=user
+        )
+        session.flash("success", f"Released {booking.pilot_callsign}'s booking.")
+    except Conflict as exc:
+        session.flash("error", exc.detail)
+    target = back if back.startswith("/organizer/") else "/organizer"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/events/{event_id}/bookings")
+async def bookings_page(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+) -> Response:
+    """Every booking of the event, with emails and notes."""
+    bookings = await db.read(bookings_of_event, event_id=event_id, user=user)
+    event = await db.read(event_detail, event_id=event_id, viewer=user)
+    labels = {s.id: slot_label(s) for s in event.slots}
+    context = {"event": event, "bookings": bookings, "labels": labels, "tab": "bookings"}
+    return render(request, "organizer/bookings.html", context)
+
+
+@router.get("/events/{event_id}/audit")
+async def audit_page(
+    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+) -> Response:
+    """The event's audit log, newest first."""
+    event = await db.read(event_managed, event_id=event_id, user=user)
+    entries = await db.read(audit_list, event_id=event_id, limit=300, offset=0)
+    context = {"event": event, "entries": entries, "tab": "audit"}
+    return render(request, "organizer/audit.html", context)

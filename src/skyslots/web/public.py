@@ -1,0 +1,136 @@
+"""Public pages: upcoming events, an event with its live roster, booking without JavaScript."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from skyslots.accounts.deps import DatabaseDep
+from skyslots.bookings.schemas import BookingCreate
+from skyslots.bookings.service import booking_claim
+from skyslots.db import utcnow
+from skyslots.errors import Conflict, NotFound
+from skyslots.events.detail import event_detail
+from skyslots.events.schemas import EventDetail
+from skyslots.events.service import can_manage, events_published
+from skyslots.models import User
+from skyslots.slots.schemas import SlotPublic
+from skyslots.web.deps import CheckedForm, SessionUser
+from skyslots.web.forms import FormErrors, form_values, parse
+from skyslots.web.grid import build_roster, slot_label, slot_state, slot_times
+from skyslots.web.templating import PageRoute, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+BOOKING_FIELDS = ("pilot_name", "pilot_callsign", "email", "notes")
+EVENT_JSON_FIELDS = {
+    "status", "start_datetime", "end_datetime", "booking_opens_at", "booking_closes_at",
+}  # fmt: skip
+
+
+@router.get("/")
+async def home(
+    request: Request,
+    db: DatabaseDep,
+    airport: Annotated[str | None, Query(max_length=4)] = None,
+) -> Response:
+    """Upcoming published events, soonest first, optionally at one airport."""
+    icao = (airport or "").strip().upper() or None
+    now = utcnow()
+    everything, _ = await db.read(
+        events_published, airport=None, starts_from=now, starts_to=None, limit=100, offset=0
+    )
+    events = [e for e in everything if icao is None or e.airport_icao == icao]
+    airports = sorted({(e.airport_icao, e.airport_name) for e in everything})
+    return render(
+        request, "home.html", {"events": events, "airports": airports, "airport": icao or ""}
+    )
+
+
+def roster_context(event: EventDetail, viewer: User | None) -> dict[str, Any]:
+    return {
+        "event": event,
+        "roster": build_roster(event, utcnow()),
+        "can_manage": can_manage(event, viewer),  # type: ignore[arg-type]
+        "slot_state": slot_state,
+        "slot_label": slot_label,
+        "slot_times": slot_times,
+        "roster_json": {
+            "version": event.version,
+            "event": event.model_dump(mode="json", include=EVENT_JSON_FIELDS),
+            "slots": [s.model_dump(mode="json") for s in event.slots],
+        },
+    }
+
+
+def _find_slot(event: EventDetail, slot_id: int | None) -> SlotPublic | None:
+    return next((s for s in event.slots if s.id == slot_id), None)
+
+
+async def _event_page(
+    request: Request,
+    db: DatabaseDep,
+    event_id: int,
+    viewer: User | None,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    event = await db.read(event_detail, event_id=event_id, viewer=viewer)
+    claim = extra.pop("claim", None)
+    context = roster_context(event, viewer)
+    defaults = {"values": {}, "errors": {}, "booked": None, "conflict": None}
+    context.update(defaults | extra, claim=_find_slot(event, claim))
+    return render(request, "event.html", context, status=status)
+
+
+@router.get("/events/{event_id}")
+async def event_page(
+    request: Request,
+    event_id: int,
+    db: DatabaseDep,
+    viewer: SessionUser,
+    claim: int | None = None,
+) -> Response:
+    """An event with its roster; `?claim=<slot>` opens the booking form without JavaScript."""
+    return await _event_page(request, db, event_id, viewer, claim=claim)
+
+
+@router.get("/events/{event_id}/roster")
+async def roster_fragment(
+    request: Request, event_id: int, db: DatabaseDep, viewer: SessionUser
+) -> Response:
+    """The roster alone: the live page swaps it in when slots are added or removed."""
+    event = await db.read(event_detail, event_id=event_id, viewer=viewer)
+    return render(request, "_roster.html", roster_context(event, viewer))
+
+
+@router.post("/events/{event_id}/book/{slot_id}")
+async def book_form(
+    request: Request,
+    event_id: int,
+    slot_id: int,
+    db: DatabaseDep,
+    viewer: SessionUser,
+    form: CheckedForm,
+) -> Response:
+    """The booking form without JavaScript: the page re-renders with the result."""
+    values = form_values(form, BOOKING_FIELDS)
+    event = await db.read(event_detail, event_id=event_id, viewer=viewer)
+    if _find_slot(event, slot_id) is None:
+        raise NotFound(f"Slot {slot_id} is not part of this event.", code="slot_not_found")
+    try:
+        data = parse(BookingCreate, values)
+        claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=viewer)
+    except FormErrors as exc:
+        return await _event_page(
+            request, db, event_id, viewer, status=422, claim=slot_id, values=values,
+            errors=exc.errors,
+        )  # fmt: skip
+    except Conflict as exc:
+        return await _event_page(
+            request, db, event_id, viewer, status=409, claim=slot_id, values=values,
+            conflict=exc.detail,
+        )  # fmt: skip
+    booked = {"booking": claim.booking, "token": claim.manage_token}
+    return await _event_page(request, db, event_id, viewer, booked=booked)

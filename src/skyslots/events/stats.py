@@ -39,6 +39,6 @@ async def slot_counts(session: AsyncSession, *, event_ids: Sequence[int]) -> dic
         .group_by(Slot.event_id)
     )
     counts = {event_id: SlotCounts() for event_id in event_ids}
-    for event_id, total, taken, locked in rows.tuples():
+    for event_id, total, taken, locked in rows:
         counts[event_id] = SlotCounts(total=total, taken=taken, locked=int(locked or 0))
     return counts

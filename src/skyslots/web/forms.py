@@ -70,9 +70,7 @@ def _utc(text: str, field: str) -> datetime:
         raise FormErrors({field: "Give a date and time (UTC)."}) from exc
 
 
-def expand_bulk(
-    *, kind: str, lines: str, start: str, end: str, minutes: str
-) -> list[SlotCreate]:
+def expand_bulk(*, kind: str, lines: str, start: str, end: str, minutes: str) -> list[SlotCreate]:
     """Positions x time blocks: each line (a callsign or a route) gets one slot per block."""
     names = [" ".join(line.split()) for line in lines.splitlines() if line.strip()]
     if not names:

@@ -89,9 +89,7 @@ def build_roster(event: EventDetail, now: datetime) -> Roster:
     rows: dict[str, AtcRow] = {}
     blocks: set[Block] = set()
     for slot in sorted(atc, key=_atc_rank):
-        block = Block(
-            slot.start_time or event.start_datetime, slot.end_time or event.end_datetime
-        )
+        block = Block(slot.start_time or event.start_datetime, slot.end_time or event.end_datetime)
         blocks.add(block)
         row = rows.setdefault(
             slot.position_name, AtcRow(slot.position_name, slot.position_type.value)

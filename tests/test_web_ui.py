@@ -271,7 +271,8 @@ def test_booker_releases_with_the_manage_link_and_others_see_it_free(
         re.compile("slot--free"), timeout=LIVE_TIMEOUT
     )
     expect(slot(watcher, target["id"])).to_contain_text("Free")
-    expect(slot(watcher, target["id"]).get_by_role("link", name=re.compile("Claim"))).to_be_visible()
+    claim = slot(watcher, target["id"]).get_by_role("link", name=re.compile("Claim"))
+    expect(claim).to_be_visible()
     assert not_reloaded(watcher)
 
 

@@ -203,6 +203,15 @@ def claim_in_modal(page: Any, slot_id: int, name: str, callsign: str) -> None:
     dialog.get_by_label("Callsign").fill(callsign)
 
 
+def sign_in(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/organizer")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Email").fill(ORGANIZER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your events")).to_be_visible()
+
+
 def test_visitor_books_in_the_modal_and_another_sees_it_live(site: Site, new_page: Any) -> None:
     event = site.event(slots=atc_slots(["EGLL_DEL", "EGLL_TWR"]) + pilot_slots(4))
     target = event["slots"][4]  # EGLL_TWR, second block
@@ -361,12 +370,7 @@ def test_organizer_creates_and_publishes_an_event_that_visitors_see(
     site: Site, new_page: Any
 ) -> None:
     page = new_page()
-    page.goto(f"{site.url}/organizer")
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.get_by_label("Email").fill(ORGANIZER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Your events")).to_be_visible()
+    sign_in(page, site)
 
     page.get_by_role("link", name="New event").click()
     start = event_start() + timedelta(days=5)
@@ -447,10 +451,18 @@ def test_screenshots_of_the_event_page(
     page.get_by_role("button", name="Claim slot").click()
     expect(page.locator("[data-role=success-view]")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "booking-done.png"))
+    for title, icao in (("Schiphol Sunset Arrivals", "EHAM"), ("Frankfurt Rush Hour", "EDDF")):
+        site.event(slots=pilot_slots(6), title=title, airport_icao=icao)
     page.goto(f"{site.url}/")
     page.screenshot(path=str(SCREENSHOTS / "home.png"))
+    sign_in(page, site)
+    page.goto(f"{site.url}/organizer/events/{event['id']}")
+    page.screenshot(path=str(SCREENSHOTS / "organizer-slots.png"), full_page=True)
+    page.goto(f"{site.url}/organizer")
+    page.screenshot(path=str(SCREENSHOTS / "organizer-dashboard.png"))
 
-    for name in [*shots, "booking-modal.png", "booking-done.png", "home.png"]:
+    extra = ["booking-modal.png", "booking-done.png", "home.png", "organizer-slots.png"]
+    for name in [*shots, *extra]:
         assert (SCREENSHOTS / name).stat().st_size > 10_000
     if os.environ.get("SKYSLOTS_UPDATE_SCREENSHOTS") == "1":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,10 @@ async def test_user_text_is_escaped_and_markdown_sanitized(
     )
     assert claim.status_code == 201
 
-    page = (await client.get(f"/events/{event['id']}")).text
+    response = await client.get(f"/events/{event['id']}")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "same-origin"  # manage tokens stay here
+    page = response.text
     assert "<script>alert(" not in page
     assert "</script><script>" not in page
     assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; Rush" in page

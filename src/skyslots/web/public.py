@@ -14,6 +14,7 @@ from skyslots.errors import Conflict, NotFound
 from skyslots.events.detail import event_detail
 from skyslots.events.schemas import EventDetail
 from skyslots.events.service import can_manage, events_published
+from skyslots.events.stats import slot_counts
 from skyslots.models import User
 from skyslots.slots.schemas import SlotPublic
 from skyslots.web.deps import CheckedForm, SessionUser
@@ -42,14 +43,16 @@ async def home(
     )
     events = [e for e in everything if icao is None or e.airport_icao == icao]
     airports = sorted({(e.airport_icao, e.airport_name) for e in everything})
-    return render(
-        request, "home.html", {"events": events, "airports": airports, "airport": icao or ""}
-    )
+    counts = await db.read(slot_counts, event_ids=[e.id for e in events if e.id is not None])
+    context = {"events": events, "counts": counts, "airports": airports, "airport": icao or ""}
+    return render(request, "home.html", context)
 
 
 def roster_context(event: EventDetail, viewer: User | None) -> dict[str, Any]:
+    minutes = int((event.end_datetime - event.start_datetime).total_seconds() // 60)
     return {
         "event": event,
+        "duration": f"{minutes // 60} h" + (f" {minutes % 60:02d} min" if minutes % 60 else ""),
         "roster": build_roster(event, utcnow()),
         "can_manage": can_manage(event, viewer),  # type: ignore[arg-type]
         "slot_state": slot_state,

@@ -21,6 +21,16 @@ from skyslots.web.markdown import render_markdown
 from skyslots.web.session import WebSession
 
 STATIC_FILES = ("app.css", "app.js")
+# Pages load only their own script and styles; a manage link's token never leaks in a Referer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
 TIME_FORMATS = {
     "hm": "%H%Mz",
     "date": "%a %d %b %Y",
@@ -82,7 +92,7 @@ def render(
         "path": request.url.path,
     }
     return templates.TemplateResponse(
-        request, name, {**base, **(context or {})}, status_code=status
+        request, name, {**base, **(context or {})}, status_code=status, headers=SECURITY_HEADERS
     )
 
 

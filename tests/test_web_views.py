@@ -10,6 +10,7 @@ import pytest
 
 from skyslots.db import Database
 from skyslots.models import Role
+from skyslots.web.forms import FormErrors, expand_bulk
 from tests.helpers import (
     PASSWORD,
     Account,
@@ -317,6 +318,59 @@ async def test_organizer_manages_an_event_through_forms(
         assert action in audit
     dashboard = (await client.get("/organizer")).text
     assert "Gatwick Afternoon" in dashboard
+
+
+async def test_event_details_form_validates_and_saves(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    organizer = await make_account(db, client, email="org@example.com")
+    event, _ = await published_event(client, organizer)
+    await web_login(client, organizer.email)
+    path = f"/organizer/events/{event['id']}/edit"
+    token = await page_csrf(client, path)
+    start = event_start()
+    fields = {
+        "csrf_token": token,
+        "title": "Renamed <b>Rush</b>",
+        "airport_icao": "EGLL",
+        "timezone": "",
+        "start_datetime": start.strftime("%Y-%m-%dT%H:%M"),
+        "end_datetime": (start - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "description": "",
+    }
+    refused = await client.post(path, data=fields)
+    assert refused.status_code == 422
+    assert re.search(r'id="err-end_datetime"[^>]*>[^<]*after', refused.text)
+    fields["end_datetime"] = (start + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")
+    saved = await client.post(path, data=fields)
+    assert saved.status_code == 303
+    assert (await client.get(f"/api/events/{event['id']}")).json()["title"] == "Renamed <b>Rush</b>"
+    assert "Renamed &lt;b&gt;Rush&lt;/b&gt;" in (await client.get(path)).text
+
+
+def test_bulk_form_expands_positions_by_time_blocks() -> None:
+    start = event_start()
+    items = expand_bulk(
+        kind="atc",
+        lines="egll_del\n\nEGLL_TWR\n",
+        start=start.strftime("%Y-%m-%dT%H:%M"),
+        end=(start + timedelta(minutes=150)).strftime("%Y-%m-%dT%H:%M"),
+        minutes="60",
+    )
+    assert [(i.position_name, i.position_type) for i in items[:3]] == [("EGLL_DEL", "DEL")] * 3
+    assert items[2].end_time == start + timedelta(minutes=150)  # the last block is cut short
+    assert len(items) == 6
+    pilots = expand_bulk(
+        kind="pilot",
+        lines="EGLL-KJFK",
+        start=start.isoformat()[:16],
+        end=(start + timedelta(minutes=10)).isoformat()[:16],
+        minutes="2",
+    )
+    assert len(pilots) == 5 and {p.position_type for p in pilots} == {"PILOT"}
+    with pytest.raises(FormErrors) as refused:
+        expand_bulk(kind="atc", lines="EGLL_TWR", start="soon", end="", minutes="30")
+    assert "start" in refused.value.errors
 
 
 async def test_home_lists_published_events_and_filters_by_airport(

@@ -446,6 +446,7 @@ class BookingModal {
   watch(slot) {
     // Someone else took the slot while this visitor was filling the form: say so at once.
     if (slot.id !== this.slotId || !slot.booking || this.claimed || !this.dialog.open) return;
+    if (this.submitButton.disabled) return; // our own claim in flight: its answer decides
     this.showConflict(`${this.label(slot.id)} was just claimed by ${slot.booking.pilot_callsign}.`);
   }
 

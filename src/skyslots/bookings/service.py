@@ -142,6 +142,9 @@ async def booking_claim(
             "callsign": booking.pilot_callsign,
         },
     )
+    # Everything else is written before roster_changed takes the event's row lock: claims of the
+    # whole event queue on that lock, so it is held only for its own statements and the commit.
+    await session.flush()
     await roster_changed(
         session, event_id=event.id, change="booking.claimed", data={"slot_id": slot.id}
     )
@@ -193,6 +196,7 @@ async def booking_release(
             "callsign": booking.pilot_callsign,
         },
     )
+    await session.flush()  # the audit row, before the event's row lock (see booking_claim)
     await roster_changed(
         session, event_id=event.id, change="booking.released", data={"slot_id": slot.id}
     )

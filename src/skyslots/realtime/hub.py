@@ -11,7 +11,7 @@ import json
 import logging
 from typing import Protocol
 
-from skyslots.realtime.messages import is_final
+from skyslots.realtime.messages import RESYNC_NOTICE, is_final
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,9 @@ class LocalHub:
         """Hand an encoded message to every subscriber of its event (a malformed one is logged)."""
         subscribers = self._subscriptions.get(event_id)
         if not subscribers:
+            return
+        if message == RESYNC_NOTICE:
+            self.broadcast((RESYNC, 0, ""), event_id=event_id)
             return
         try:
             decoded = json.loads(message)

@@ -20,6 +20,7 @@ from skyslots.slots.schemas import SlotOut, SlotPublic
 
 PING = '{"type":"ping"}'
 PONG = '{"type":"pong"}'
+RESYNC_NOTICE = '{"type":"resync"}'  # between processes only: "send your sockets a snapshot"
 
 _slots = Slot.__table__.c  # type: ignore[attr-defined]
 _bookings = Booking.__table__.c  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from skyslots.realtime.hub import LocalHub, Subscription
+from skyslots.realtime.messages import RESYNC_NOTICE
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +44,24 @@ class RedisHub:
         self.local = LocalHub(queue_size=queue_size, heartbeat_seconds=heartbeat_seconds)
         self.prefix = f"{channel_prefix}event:"
         self.publish_timeout = publish_timeout
-        no_retry = Retry(NoBackoff(), 0)
         self._publisher = Redis.from_url(
             url,
             socket_connect_timeout=publish_timeout,
             socket_timeout=publish_timeout,
-            retry=no_retry,
+            # One immediate retry replaces a pooled connection that died with a restarted Redis.
+            retry=Retry(NoBackoff(), 1),
         )
         self._subscriber = Redis.from_url(
-            url, socket_connect_timeout=START_WAIT_SECONDS, socket_timeout=None, retry=no_retry
+            url,
+            socket_connect_timeout=START_WAIT_SECONDS,
+            socket_timeout=None,
+            retry=Retry(NoBackoff(), 0),  # the listen loop has its own back-off
         )
         self._subscribed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
         self._publish_paused_until = 0.0
         self._was_down = False
+        self._unsent: set[int] = set()  # events with a change Redis never got
 
     @property
     def connected(self) -> bool:
@@ -66,19 +71,33 @@ class RedisHub:
         return self.local.subscribe(event_id)
 
     async def publish(self, event_id: int, message: str) -> None:
-        if time.monotonic() >= self._publish_paused_until:
-            try:
-                await asyncio.wait_for(
-                    self._publisher.publish(f"{self.prefix}{event_id}", message),
-                    self.publish_timeout,
-                )
-                return
-            except Exception as exc:  # never fail the booking that triggered it
-                self._publish_paused_until = time.monotonic() + BREAKER_SECONDS
-                log.warning("realtime publish to Redis failed: %s", _describe(exc))
-        # Redis is unreachable: at least this process's sockets learn it now; the others get a
-        # snapshot when their subscriber reconnects (or see the version gap and resync).
+        if time.monotonic() >= self._publish_paused_until and await self._send(event_id, message):
+            if self._unsent:
+                await self._send_resyncs()
+            return
+        # Redis is unreachable: at least this process's sockets learn it now; every process's
+        # sockets on this event get a snapshot once Redis is back (see _send_resyncs).
+        self._unsent.add(event_id)
         self.local.deliver(event_id, message)
+
+    async def _send(self, event_id: int, message: str) -> bool:
+        try:
+            await asyncio.wait_for(
+                self._publisher.publish(f"{self.prefix}{event_id}", message), self.publish_timeout
+            )
+            return True
+        except Exception as exc:  # never fail the booking that triggered it
+            self._publish_paused_until = time.monotonic() + BREAKER_SECONDS
+            log.warning("realtime publish to Redis failed: %s", _describe(exc))
+            return False
+
+    async def _send_resyncs(self) -> None:
+        """Tell every process's sockets on events whose change could not be published to resync."""
+        for event_id in list(self._unsent):
+            self._unsent.discard(event_id)
+            if not await self._send(event_id, RESYNC_NOTICE):
+                self._unsent.add(event_id)
+                return
 
     def _on_message(self, message: dict[str, Any]) -> None:
         channel, data = message["channel"].decode(), message["data"]
@@ -112,6 +131,9 @@ class RedisHub:
                     if was_down:
                         log.warning("realtime subscriber reconnected to Redis; resyncing sockets")
                         self.local.resync_all()
+                        self._publish_paused_until = 0.0
+                    if self._unsent:
+                        await self._send_resyncs()
         finally:
             self._subscribed.clear()
             with contextlib.suppress(Exception):

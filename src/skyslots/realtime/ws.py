@@ -37,6 +37,7 @@ CLOSE_TOO_SLOW = 1013  # "try again later": the client was too slow; reconnectin
 CLOSE_RESTART = 1012  # the server is shutting down
 CLOSE_TOO_BIG = 1009
 MAX_CLIENT_MESSAGE = 4096
+FORCE = "force"  # a client's own resync request always gets a snapshot
 
 
 def _error(detail: str) -> Item:
@@ -55,7 +56,7 @@ def client_reply(text: str | None) -> Item | None:
     if kind == "ping":
         return (REPLY, 0, PONG)
     if kind == "resync":
-        return (RESYNC, 0, "")
+        return (RESYNC, 0, FORCE)
     if kind == "pong":
         return None
     return _error('expected {"type": "ping"}, {"type": "pong"} or {"type": "resync"}')
@@ -109,7 +110,7 @@ class _Stream:
             elif kind == REPLY:
                 await send(text)
             elif kind == RESYNC or (kind == GAP_CHECK and self.held and self.version < version):
-                if not await self._resync():
+                if not await self._resync(force=text == FORCE):
                     return
             elif kind == DROP:
                 await self._dropped(text)
@@ -135,13 +136,15 @@ class _Stream:
             loop.call_later(self.realtime.gap_timeout, self.subscription.offer, check)
         return True
 
-    async def _resync(self) -> bool:
+    async def _resync(self, *, force: bool = False) -> bool:
+        """Send a fresh snapshot, unless the socket is already at its version (and did not ask)."""
         snapshot = await self.realtime.snapshots.get(self.subscription.event_id)
         if snapshot is None:
             await self._close(CLOSE_NOT_FOUND, "event not found")
             return False
-        await self.websocket.send_text(snapshot.text)
-        self.version = snapshot.version
+        if force or snapshot.version > self.version:
+            await self.websocket.send_text(snapshot.text)
+            self.version = snapshot.version
         self.held = {v: item for v, item in self.held.items() if v > self.version}
         return await self._flush()
 

@@ -74,3 +74,11 @@ def test_development_replaces_a_placeholder_secret(tmp_path: Path) -> None:
     settings = Settings(secret_key="changeme")
     assert settings.secret_key != "changeme"
     assert settings.secret_key == (tmp_path / "data" / "secret_key").read_text()
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://db/skyslots", "mysql://db/skyslots", "sqlite:///data/x.db", "nonsense"]
+)
+def test_only_async_postgres_and_sqlite_urls_are_accepted(url: str) -> None:
+    with pytest.raises(ValidationError, match="postgresql\\+asyncpg://"):
+        Settings(database_url=url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +24,8 @@ from skyslots.migrate import migrate
 from skyslots.models import Role
 
 T = TypeVar("T")
+
+MISSING_TABLE = re.compile(r"no such table|relation \S+ does not exist")
 
 
 class CommandError(Exception):
@@ -92,14 +95,31 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skyslots", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web server (migrates first)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="number of server processes")
+    serve.add_argument("--port", type=_int_between(1, 65_535), default=8000)
+    serve.add_argument(
+        "--workers", type=_int_between(1, 256), default=1, help="number of server processes"
+    )
     serve.add_argument("--no-migrate", action="store_true", help="skip running migrations")
     serve.set_defaults(handler=cmd_serve)
 
@@ -129,7 +149,9 @@ def _one_line(exc: BaseException) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors()
         )
     if isinstance(exc, SQLAlchemyError):
-        return f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        hint = "; run `skyslots migrate` first" if MISSING_TABLE.search(reason) else ""
+        return f"database error: {reason}{hint}"
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
 
 

@@ -7,11 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
+SUPPORTED_DATABASES = ("sqlite+aiosqlite:///", "postgresql+asyncpg://")
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,15 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        if url and not url.startswith(SUPPORTED_DATABASES):
+            raise ValueError(
+                "use postgresql+asyncpg://host/db or sqlite+aiosqlite:///path/to/file.db"
+            )
+        return url
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -9,45 +9,76 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from typing import Protocol
 
 from skyslots.realtime.messages import RESYNC_NOTICE, is_final
 
 log = logging.getLogger(__name__)
 
-# Queue items are (kind, version, text); tuples keep the fan-out loop cheap.
+# Mailbox items are (kind, version, text, frame): `frame` is the ready ASGI "websocket.send"
+# message of a change, built once and shared by every socket, so the fan-out loop stays cheap.
 CHANGE, FINAL, PING, RESYNC, REPLY, GAP_CHECK, DROP = range(7)
-Item = tuple[int, int, str]
+Frame = dict[str, str]
+Item = tuple[int, int, str, Frame | None]
 SLOW, SHUTDOWN, GONE = "slow", "shutdown", "gone"  # why a subscription was dropped
 
 
-class Subscription:
-    """One socket's view of an event: a bounded queue the hub fills and the socket drains."""
+def control(kind: int, text: str = "", version: int = 0) -> Item:
+    return (kind, version, text, None)
 
-    __slots__ = ("_hub", "dropped", "event_id", "queue")
+
+class Subscription:
+    """One socket's view of an event: a bounded mailbox the hub fills and the socket drains.
+
+    (A deque and one waiter future: the same contract as asyncio.Queue, at less cost per item.)
+    """
+
+    __slots__ = ("_hub", "_items", "_maxsize", "_waiter", "dropped", "event_id")
 
     def __init__(self, hub: LocalHub, event_id: int, maxsize: int) -> None:
         self._hub = hub
         self.event_id = event_id
-        self.queue: asyncio.Queue[Item] = asyncio.Queue(maxsize)
+        self._items: deque[Item] = deque()
+        self._maxsize = maxsize
+        self._waiter: asyncio.Future[None] | None = None
         self.dropped = False
 
     def offer(self, item: Item) -> None:
-        """Queue `item`; a full queue means a slow client: it is dropped, never waited for."""
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
+        """Queue `item`; a full mailbox means a slow client: it is dropped, never waited for."""
+        if self.dropped:
+            return
+        if len(self._items) >= self._maxsize:
             self.drop()
+            return
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Item:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+    def pending(self) -> int:
+        return len(self._items)
 
     def drop(self, reason: str = SLOW) -> None:
         """Unsubscribe and tell the socket to close: it will reconnect and take a snapshot."""
         if self.dropped:
             return
-        self.dropped = True
         self.close()
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait((DROP, 0, reason))
+        self._items.clear()
+        self._items.append(control(DROP, reason))
+        self.dropped = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def close(self) -> None:
         self._hub.unsubscribe(self)
@@ -104,11 +135,13 @@ class LocalHub:
         if not subscribers:
             return
         if message == RESYNC_NOTICE:
-            self.broadcast((RESYNC, 0, ""), event_id=event_id)
+            self.broadcast(control(RESYNC), event_id=event_id)
             return
         try:
             decoded = json.loads(message)
-            item: Item = (FINAL if is_final(decoded) else CHANGE, int(decoded["version"]), message)
+            kind = FINAL if is_final(decoded) else CHANGE
+            frame = {"type": "websocket.send", "text": message}
+            item: Item = (kind, int(decoded["version"]), message, frame)
         except (ValueError, KeyError, TypeError):
             log.error("dropped a malformed realtime message for event %s", event_id)
             return
@@ -127,12 +160,12 @@ class LocalHub:
 
     def resync_all(self) -> None:
         """Every socket gets a fresh snapshot (after a Redis outage, say)."""
-        self.broadcast((RESYNC, 0, ""))
+        self.broadcast(control(RESYNC))
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
-            self.broadcast((PING, 0, ""))
+            self.broadcast(control(PING))
 
     async def start(self) -> None:
         self._heartbeat = asyncio.create_task(self._beat(), name="skyslots-heartbeat")

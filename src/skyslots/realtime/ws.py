@@ -3,6 +3,9 @@
 A socket holds no database session: snapshots come from short shared reads. Changes a process
 receives out of order (two processes publishing close together) are held back briefly and sent
 in order; a gap that does not fill in time becomes a fresh snapshot.
+
+The endpoint is a plain ASGI app: fan-out sends the hub's prebuilt "websocket.send" message
+straight to the server, skipping a wrapper call per socket and message.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import asyncio
 import contextlib
 import json
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from skyslots.realtime.engine import Realtime
 from skyslots.realtime.hub import (
@@ -26,6 +31,7 @@ from skyslots.realtime.hub import (
     SHUTDOWN,
     Item,
     Subscription,
+    control,
 )
 from skyslots.realtime.messages import PING as PING_TEXT
 from skyslots.realtime.messages import PONG, encode
@@ -38,10 +44,11 @@ CLOSE_RESTART = 1012  # the server is shutting down
 CLOSE_TOO_BIG = 1009
 MAX_CLIENT_MESSAGE = 4096
 FORCE = "force"  # a client's own resync request always gets a snapshot
+DISCONNECTED = (WebSocketDisconnect, RuntimeError, OSError)  # a client gone mid-send
 
 
 def _error(detail: str) -> Item:
-    return (REPLY, 0, encode({"type": "error", "code": "bad_message", "detail": detail}))
+    return control(REPLY, encode({"type": "error", "code": "bad_message", "detail": detail}))
 
 
 def client_reply(text: str | None) -> Item | None:
@@ -54,9 +61,9 @@ def client_reply(text: str | None) -> Item | None:
         return _error("not JSON")
     kind = message.get("type") if isinstance(message, dict) else None
     if kind == "ping":
-        return (REPLY, 0, PONG)
+        return control(REPLY, PONG)
     if kind == "resync":
-        return (RESYNC, 0, FORCE)
+        return control(RESYNC, FORCE)
     if kind == "pong":
         return None
     return _error('expected {"type": "ping"}, {"type": "pong"} or {"type": "resync"}')
@@ -76,7 +83,7 @@ async def _read_client(websocket: WebSocket, subscription: Subscription) -> None
             reply = client_reply(text)
             if reply is not None:
                 subscription.offer(reply)
-    except (WebSocketDisconnect, RuntimeError, OSError):
+    except DISCONNECTED:
         pass
     finally:
         subscription.drop(GONE)
@@ -86,29 +93,35 @@ class _Stream:
     """One socket's writer: sends queued items, keeping versions contiguous."""
 
     def __init__(
-        self, websocket: WebSocket, subscription: Subscription, realtime: Realtime, version: int
+        self,
+        websocket: WebSocket,
+        send: Send,
+        subscription: Subscription,
+        realtime: Realtime,
+        version: int,
     ) -> None:
         self.websocket = websocket
+        self.send = send
         self.subscription = subscription
         self.realtime = realtime
         self.version = version
         self.held: dict[int, Item] = {}
 
     async def run(self) -> None:
-        queue, send = self.subscription.queue, self.websocket.send_text
+        get, send = self.subscription.get, self.send
         while True:
-            item = await queue.get()
-            kind, version, text = item
-            if kind == CHANGE and version == self.version + 1 and not self.held:
-                await send(text)  # the common case, kept short
+            item = await get()
+            kind, version, text, frame = item
+            if kind == CHANGE and version == self.version + 1 and not self.held and frame:
+                await send(frame)  # the common case, kept short: it runs once per socket
                 self.version = version
             elif kind in (CHANGE, FINAL):
                 if not await self._change(item):
                     return
             elif kind == PING:
-                await send(PING_TEXT)
+                await self.websocket.send_text(PING_TEXT)
             elif kind == REPLY:
-                await send(text)
+                await self.websocket.send_text(text)
             elif kind == RESYNC or (kind == GAP_CHECK and self.held and self.version < version):
                 if not await self._resync(force=text == FORCE):
                     return
@@ -125,13 +138,13 @@ class _Stream:
 
     async def _flush(self) -> bool:
         while (item := self.held.pop(self.version + 1, None)) is not None:
-            kind, self.version, text = item
+            kind, self.version, text, _ = item
             await self.websocket.send_text(text)
             if kind == FINAL:
                 await self._close(CLOSE_NOT_FOUND, "event deleted or unpublished")
                 return False
         if self.held:  # still a gap: give the missing versions a moment, then resync
-            check: Item = (GAP_CHECK, self.version + 1, "")
+            check = control(GAP_CHECK, version=self.version + 1)
             loop = asyncio.get_running_loop()
             loop.call_later(self.realtime.gap_timeout, self.subscription.offer, check)
         return True
@@ -159,14 +172,15 @@ class _Stream:
             await self._close(CLOSE_TOO_SLOW, "too slow; reconnect for a snapshot")
 
     async def _close(self, code: int, reason: str) -> None:
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        with contextlib.suppress(*DISCONNECTED):
             await self.websocket.close(code, reason)
 
 
-@router.websocket("/ws/events/{event_id}")
-async def event_socket(websocket: WebSocket, event_id: int) -> None:
+async def event_socket(scope: Scope, receive: Receive, send: Send) -> None:
     """Live roster: a snapshot, then one message per committed change (docs/realtime.md)."""
+    websocket = WebSocket(scope, receive, send)
     realtime: Realtime = websocket.app.state.realtime
+    event_id: int = scope["path_params"]["event_id"]
     await websocket.accept()
     # Subscribe before reading the snapshot, so no change committed in between is lost.
     subscription = realtime.hub.subscribe(event_id)
@@ -178,10 +192,20 @@ async def event_socket(websocket: WebSocket, event_id: int) -> None:
             return
         await websocket.send_text(snapshot.text)
         reader = asyncio.create_task(_read_client(websocket, subscription))
-        await _Stream(websocket, subscription, realtime, snapshot.version).run()
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the client went away mid-send
+        await _Stream(websocket, send, subscription, realtime, snapshot.version).run()
+    except DISCONNECTED:
+        pass
     finally:
         subscription.close()
         if reader is not None:
             reader.cancel()
+
+
+class _EventSocketApp:
+    """Starlette mounts a callable object (not a function) as a raw ASGI app."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await event_socket(scope, receive, send)
+
+
+router.add_websocket_route("/ws/events/{event_id:int}", _EventSocketApp(), name="event_socket")

@@ -1,0 +1,444 @@
+"""Realtime fan-out: one booking, thousands of WebSocket subscribers, against a bare reference.
+
+    .venv/bin/python bench/fanout.py [--subscribers 1000 5000] [--rounds 5]
+
+SkySlots runs as two `skyslots serve` processes on one PostgreSQL database and a private
+redis-server; the subscribers of one event are spread evenly over both. Each round books one slot
+on the first process and measures the time from its 201 response to the moment the last
+subscriber has the `slot.updated` message. The reference, in the same run, is a bare `websockets`
+server (bench/fanout_reference.py) broadcasting the same payload to the same number of
+connections, timed from its own 201. Subscribers are minimal asyncio protocols (handshake, then
+frame boundaries only), so the client side costs both the same and little. Prints every round,
+the medians and the ratio, and writes them into the "Realtime fan-out" section of
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from tests.realtime_redis import PrivateRedis  # noqa: E402
+from tests.servers import RunningServer, free_port, start_command, start_server  # noqa: E402
+
+from skyslots.accounts.schemas import UserCreate  # noqa: E402
+from skyslots.accounts.service import user_create  # noqa: E402
+from skyslots.config import Settings  # noqa: E402
+from skyslots.db import Database  # noqa: E402
+from skyslots.events.schemas import EventCreate  # noqa: E402
+from skyslots.events.service import event_create  # noqa: E402
+from skyslots.migrate import migrate  # noqa: E402
+from skyslots.models import EventStatus, Role  # noqa: E402
+from skyslots.slots.schemas import SlotCreate  # noqa: E402
+from skyslots.slots.service import slots_create  # noqa: E402
+
+POSTGRES = os.environ.get("SKYSLOTS_TEST_POSTGRES", "postgres@127.0.0.1:5432")
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Realtime fan-out"
+TARGET = 1.5
+SLOTS = 40
+CONNECT_BATCH = 250
+
+
+# --- a minimal WebSocket subscriber: handshake, then frame boundaries and arrival times --------
+
+
+class Subscriber(asyncio.Protocol):
+    """Notes when each text frame a server sends has fully arrived."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.buffer = bytearray()
+        self.upgraded = asyncio.get_running_loop().create_future()
+        self.arrivals: list[float] = []
+        self.waiter: asyncio.Future[None] | None = None
+        self.wanted = 0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded.done():
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in self.buffer[:end]:
+                self.upgraded.set_exception(ConnectionError(bytes(self.buffer[:end]).decode()))
+                return
+            del self.buffer[: end + 4]
+            self.upgraded.set_result(None)
+        self._frames()
+
+    def _frames(self) -> None:
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            length, start = buffer[1] & 0x7F, 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4]), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10]), 10
+            if len(buffer) < start + length:
+                return
+            opcode = buffer[0] & 0x0F
+            del buffer[: start + length]
+            if opcode == 1:
+                self.arrivals.append(time.perf_counter())
+                if self.waiter and len(self.arrivals) >= self.wanted and not self.waiter.done():
+                    self.waiter.set_result(None)
+
+    def expect(self, count: int) -> asyncio.Future[None]:
+        self.wanted = count
+        self.waiter = asyncio.get_running_loop().create_future()
+        if len(self.arrivals) >= count:
+            self.waiter.set_result(None)
+        return self.waiter
+
+
+async def subscribe(host: str, port: int, path: str) -> Subscriber:
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_connection(lambda: Subscriber(path), host, port)
+    await asyncio.wait_for(protocol.upgraded, 30)
+    return protocol
+
+
+async def subscribe_all(
+    targets: Sequence[tuple[int, str]], count: int, *, greeting: bool
+) -> list[Subscriber]:
+    """`count` subscribers spread round-robin over `targets` (port, path).
+
+    With `greeting` (SkySlots' snapshot) it returns once every subscriber has its first frame.
+    """
+    subscribers: list[Subscriber] = []
+    for start in range(0, count, CONNECT_BATCH):
+        batch = range(start, min(count, start + CONNECT_BATCH))
+        subscribers += await asyncio.gather(
+            *(subscribe("127.0.0.1", *targets[i % len(targets)]) for i in batch)
+        )
+    if greeting:
+        await asyncio.wait_for(asyncio.gather(*(s.expect(1) for s in subscribers)), 120)
+    return subscribers
+
+
+def close_all(subscribers: Sequence[Subscriber]) -> None:
+    for subscriber in subscribers:
+        if subscriber.transport:
+            subscriber.transport.close()
+
+
+@dataclass(frozen=True)
+class Round:
+    seconds: float  # from the 201 to the last subscriber's arrival
+    first: float  # from the 201 to the first arrival (negative: before the 201 was read)
+    from_request: float  # from sending the trigger request to the last arrival
+
+
+async def timed_round(
+    subscribers: Sequence[Subscriber],
+    index: int,
+    trigger: httpx.AsyncClient,
+    method: str,
+    url: str,
+    body: dict[str, str] | None = None,
+) -> Round:
+    """Trigger one fan-out; frame `index` of every subscriber is the one it produces."""
+    waiters = [s.expect(index + 1) for s in subscribers]
+    sent = time.perf_counter()
+    response = await trigger.request(method, url, json=body)
+    answered = time.perf_counter()
+    assert response.status_code == 201, response.text
+    await asyncio.wait_for(asyncio.gather(*waiters), 60)
+    arrivals = [s.arrivals[index] for s in subscribers]
+    return Round(max(arrivals) - answered, min(arrivals) - answered, max(arrivals) - sent)
+
+
+# --- setup -----------------------------------------------------------------------------------
+
+
+async def create_database() -> str:
+    name = f"skyslots_fanout_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(f"postgresql://{POSTGRES}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"postgresql+asyncpg://{POSTGRES}/{name}"
+
+
+async def drop_database(url: str) -> None:
+    admin = await asyncpg.connect(f"postgresql://{POSTGRES}/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def seed_event(url: str, slots: int) -> tuple[int, list[int]]:
+    settings = Settings(database_url=url, data_dir=Path(tempfile.mkdtemp()), secret_key="x" * 40)
+    database = Database(settings)
+    try:
+        organizer = await database.transaction(
+            user_create,
+            data=UserCreate(email="org@example.com", name="Org", role=Role.ORGANIZER),
+        )
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+        event = await database.transaction(
+            event_create,
+            organizer=organizer,
+            data=EventCreate(
+                title="Fan-out",
+                start_datetime=start,
+                end_datetime=start + timedelta(hours=4),
+                airport_icao="EGLL",
+                status=EventStatus.PUBLISHED,
+            ),
+        )
+        items = [
+            SlotCreate(position_name=f"EGLL-KJFK {i:04d}", position_type="PILOT")
+            for i in range(slots)
+        ]
+        made = await database.transaction(
+            slots_create, event_id=event.id, user=organizer, items=items
+        )
+        return event.id, [slot.id for slot in made]
+    finally:
+        await database.dispose()
+
+
+def raise_fd_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, min(hard, needed)) if hard != resource.RLIM_INFINITY else max(soft, needed)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if wanted < needed:
+        print(f"warning: open-file limit {wanted} < {needed}; raise `ulimit -n`", file=sys.stderr)
+
+
+# --- the two measurements ----------------------------------------------------------------------
+
+
+async def measure_skyslots(
+    servers: Sequence[RunningServer], event_id: int, slot_ids: list[int], count: int, rounds: int
+) -> tuple[list[Round], str]:
+    ports = [int(s.base_url.rsplit(":", 1)[1]) for s in servers]
+    path = f"/ws/events/{event_id}"
+    subscribers = await subscribe_all([(p, path) for p in ports], count, greeting=True)
+    payload = ""
+    results = []
+    try:
+        async with httpx.AsyncClient(base_url=servers[0].base_url, timeout=30) as http:
+            for index in range(rounds):
+                slot_id = slot_ids.pop()
+                body = {"pilot_name": "Fan Out", "pilot_callsign": f"FAN{slot_id}"}
+                results.append(
+                    await timed_round(
+                        subscribers,
+                        index + 1,  # frame 0 is the snapshot
+                        http,
+                        "POST",
+                        f"/api/slots/{slot_id}/book",
+                        body,
+                    )
+                )
+                if not payload:
+                    state = await http.get(f"/api/events/{event_id}/state", params={"since": 0})
+                    payload = _last_change(state.json())
+                await asyncio.sleep(0.3)
+    finally:
+        close_all(subscribers)
+    return results, payload
+
+
+def _last_change(state: dict[str, object]) -> str:
+    changes = state.get("changes") or []
+    assert isinstance(changes, list) and changes
+    return json.dumps(changes[-1], separators=(",", ":"))
+
+
+async def measure_reference(payload_file: Path, count: int, rounds: int) -> list[Round]:
+    port = free_port()
+    reference = await asyncio.to_thread(
+        start_command,
+        [sys.executable, str(ROOT / "bench" / "fanout_reference.py"), str(port), str(payload_file)],
+        port=port,
+    )
+    subscribers = await subscribe_all([(port, "/")], count, greeting=False)
+    results = []
+    try:
+        async with httpx.AsyncClient(base_url=reference.base_url, timeout=30) as http:
+            for index in range(rounds):
+                results.append(await timed_round(subscribers, index, http, "GET", "/broadcast"))
+                await asyncio.sleep(0.3)
+    finally:
+        close_all(subscribers)
+        await asyncio.to_thread(reference.stop)
+    return results
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    subscribers: int
+    skyslots: list[Round]
+    reference: list[Round]
+
+    @property
+    def ours(self) -> float:
+        return statistics.median(r.seconds for r in self.skyslots)
+
+    @property
+    def bare(self) -> float:
+        return statistics.median(r.seconds for r in self.reference)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.bare if self.bare > 0 else float("inf")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def report(results: Sequence[Result], args: argparse.Namespace, payload_bytes: int) -> str:
+    lines = [
+        SECTION,
+        "",
+        f"`bench/fanout.py --rounds {args.rounds}` on {platform.node() or 'this machine'} "
+        f"({os.cpu_count()} CPUs, Python {platform.python_version()}), "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        "One booking on server A of two `skyslots serve` processes (PostgreSQL, a private Redis);",
+        "subscribers of the event split evenly over both. Time from the booking's 201 to the last",
+        "subscriber holding the `slot.updated` message, median of the rounds. Reference: a bare",
+        "`websockets` server (one process) broadcasting the same payload "
+        f"({payload_bytes} bytes) to as many",
+        "connections, timed from its own 201.",
+        "",
+        "| subscribers | SkySlots (median) | bare websockets (median) | ratio | target |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        verdict = "met" if result.ratio <= TARGET else "missed"
+        lines.append(
+            f"| {result.subscribers:,} | {ms(result.ours)} | {ms(result.bare)} | "
+            f"{result.ratio:.2f}x | <= {TARGET}x: {verdict} |"
+        )
+    lines += ["", "Rounds (ms, SkySlots / reference):", ""]
+    for result in results:
+        ours = ", ".join(f"{r.seconds * 1000:.0f}" for r in result.skyslots)
+        ref = ", ".join(f"{r.seconds * 1000:.0f}" for r in result.reference)
+        lines.append(f"- {result.subscribers:,}: {ours} / {ref}")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str) -> None:
+    """Replace (or add) this benchmark's section of docs/benchmarks.md, leaving the rest alone."""
+    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    start = current.find(SECTION)
+    if start < 0:
+        updated = current.rstrip("\n") + "\n\n" + text
+    else:
+        following = current.find("\n## ", start + len(SECTION))
+        end = len(current) if following < 0 else following + 1
+        updated = current[:start] + text + ("\n" + current[end:] if following >= 0 else "")
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(updated)
+
+
+async def main(args: argparse.Namespace) -> int:
+    raise_fd_limit(max(args.subscribers) * 2 + 1000)
+    redis = PrivateRedis()
+    await asyncio.to_thread(redis.start)
+    url = await create_database()
+    servers: list[RunningServer] = []
+    try:
+        await asyncio.to_thread(migrate, url)
+        event_id, slot_ids = await seed_event(url, SLOTS + args.rounds * len(args.subscribers))
+        env = {
+            "SKYSLOTS_REDIS_URL": redis.url,
+            "SKYSLOTS_WS_HEARTBEAT_SECONDS": "3600",  # no pings inside a round
+            "SKYSLOTS_DB_POOL_SIZE": "4",
+        }
+        servers = list(
+            await asyncio.gather(*(asyncio.to_thread(start_server, url, env=env) for _ in range(2)))
+        )
+        results = []
+        payload_file = Path(tempfile.mkdtemp()) / "payload.json"
+        payload_bytes = 0
+        for count in args.subscribers:
+            ours, payload = await measure_skyslots(servers, event_id, slot_ids, count, args.rounds)
+            payload_file.write_text(payload)
+            payload_bytes = len(payload.encode())
+            reference = await measure_reference(payload_file, count, args.rounds)
+            result = Result(count, ours, reference)
+            results.append(result)
+            for name, rounds in (("skyslots", ours), ("reference", reference)):
+                print(
+                    f"{count:>5} subscribers {name:9}: "
+                    + "  ".join(
+                        f"{ms(r.seconds)} (first {ms(r.first)}, from request {ms(r.from_request)})"
+                        for r in rounds
+                    )
+                )
+            print(
+                f"{count:>5} subscribers: median {ms(result.ours)} vs {ms(result.bare)}"
+                f" -> {result.ratio:.2f}x (target <= {TARGET}x)",
+                flush=True,
+            )
+        text = report(results, args, payload_bytes)
+        if args.write:
+            write_section(text)
+        print("\n" + text)
+    finally:
+        for server in servers:
+            await asyncio.to_thread(server.stop)
+        await drop_database(url)
+        redis.stop()
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--no-write", dest="write", action="store_false", help="leave docs/benchmarks.md alone"
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(parse_args())))

@@ -99,19 +99,30 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 async def storm(
-    http: httpx.AsyncClient, requests: Sequence[tuple[str, dict[str, Any]]]
+    http: httpx.AsyncClient,
+    requests: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    tolerate_errors: bool = False,
 ) -> list[httpx.Response]:
-    """POST all `requests` at once: every task waits at one gate, then all are let go."""
+    """POST all `requests` at once: every task waits at one gate, then all are let go.
+
+    With `tolerate_errors`, requests that fail in transport are left out of the result.
+    """
     gate = asyncio.Event()
 
-    async def one(path: str, body: dict[str, Any]) -> httpx.Response:
+    async def one(path: str, body: dict[str, Any]) -> httpx.Response | None:
         await gate.wait()
-        return await http.post(path, json=body)
+        try:
+            return await http.post(path, json=body)
+        except httpx.TransportError:
+            if tolerate_errors:
+                return None
+            raise
 
     tasks = [asyncio.create_task(one(path, body)) for path, body in requests]
     await asyncio.sleep(0.05)  # every task is parked at the gate
     gate.set()
-    return await asyncio.gather(*tasks)
+    return [response for response in await asyncio.gather(*tasks) if response is not None]
 
 
 def assert_no_server_errors(responses: Sequence[httpx.Response]) -> None:
@@ -302,16 +313,7 @@ async def naive_check_then_insert(database_url: str, *, slot_id: int, event_id: 
 @pytest.mark.postgres
 async def test_control_without_the_index_duplicates_appear(tmp_path: Path) -> None:
     async with live_stack("postgres", tmp_path, drop_guards=True) as unguarded:
-        event, [storm_slot, naive_slot] = await fresh_event(unguarded, 2)
-
-        path = f"/api/slots/{storm_slot['id']}/book"
-        responses = await storm(
-            unguarded.http, [(path, booking_body(f"RSH{i:04d}")) for i in range(STORM)]
-        )
-        assert_no_server_errors(responses)
-        # The endpoint never checks first: without the index every claim "wins".
-        assert outcome(responses)[(201, None)] > 1
-        assert await claimed_bookings(unguarded.db, slot_id=storm_slot["id"]) > 1
+        event, [naive_slot] = await fresh_event(unguarded, 1)
 
         inserted = await naive_check_then_insert(
             unguarded.database_url, slot_id=naive_slot["id"], event_id=event["id"]

@@ -32,6 +32,7 @@ async def test_token_for_a_good_password_only(client: httpx.AsyncClient, db: Dat
         ("org@example.com", "wrong password"),
         ("org@example.com", ""),
         ("nobody@example.com", PASSWORD),
+        ("org\x00@example.com", PASSWORD),
     ]:
         response = await client.post(
             "/api/auth/token", data={"username": username, "password": password}

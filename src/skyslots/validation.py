@@ -1,4 +1,4 @@
-"""Field rules shared by request schemas: callsigns, names, UTC datetimes."""
+"""Field rules shared by request schemas: ids, callsigns, names, text, UTC datetimes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
+from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator
+
+# Ids are 32-bit serials: a larger number is bad input, not an error from the database driver.
+ID_MAX = 2**31 - 1
 
 PILOT_CALLSIGN = re.compile(r"^[A-Z0-9]{3,10}$")
 ATC_CALLSIGN = re.compile(
@@ -18,7 +22,10 @@ CALLSIGN_SHAPED = re.compile(r"^[A-Z0-9]+(_[A-Z0-9]+)+$")
 
 def as_utc(value: datetime) -> datetime:
     """Aware datetimes become UTC; naive ones are taken as UTC (Zulu), as VATSIM thinks."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range in UTC") from None
 
 
 def pilot_callsign(value: str) -> str:
@@ -28,9 +35,16 @@ def pilot_callsign(value: str) -> str:
     return value
 
 
+def no_nul(value: str) -> str:
+    """Refuse NUL characters, which PostgreSQL cannot store in text."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def clean_text(value: str) -> str:
     """Trim and collapse inner whitespace; blank is refused."""
-    value = " ".join(value.split())
+    value = " ".join(no_nul(value).split())
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -40,7 +54,10 @@ def blank_to_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+RowId = Annotated[int, Path(ge=1, le=ID_MAX)]
+Offset = Annotated[int, Query(ge=0, le=ID_MAX)]
 UTCDatetime = Annotated[datetime, AfterValidator(as_utc)]
+Text = Annotated[str, AfterValidator(no_nul)]
 PilotCallsign = Annotated[str, AfterValidator(pilot_callsign)]
 CleanText = Annotated[str, AfterValidator(clean_text)]
 BlankIsNone = BeforeValidator(blank_to_none)

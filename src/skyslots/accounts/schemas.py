@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from skyslots.models import Role
+from skyslots.validation import clean_text
 
 
 class UserCreate(BaseModel):
@@ -17,10 +18,7 @@ class UserCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _trim(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+        return clean_text(value)
 
 
 class UserOut(BaseModel):

@@ -40,6 +40,8 @@ async def user_get(session: AsyncSession, *, user_id: int) -> User | None:
 
 
 async def user_by_email(session: AsyncSession, *, email: str) -> User | None:
+    if "\x00" in email:  # no stored email has one, and PostgreSQL refuses it in a query
+        return None
     result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
     return result.scalar_one_or_none()
 

@@ -11,6 +11,7 @@ from skyslots.accounts.deps import DatabaseDep, OrganizerUser
 from skyslots.audit.service import audit_list
 from skyslots.events.service import event_managed
 from skyslots.models import AuditLog, User
+from skyslots.validation import Offset, RowId
 
 router = APIRouter(prefix="/api", tags=["audit"])
 
@@ -36,11 +37,11 @@ async def _event_audit(
 
 @router.get("/events/{event_id}/audit")
 async def event_audit(
-    event_id: int,
+    event_id: RowId,
     db: DatabaseDep,
     user: OrganizerUser,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[AuditEntry]:
     """The event's audit log, newest first."""
     rows = await db.read(_event_audit, event_id=event_id, user=user, limit=limit, offset=offset)

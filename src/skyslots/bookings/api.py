@@ -7,13 +7,14 @@ from fastapi import APIRouter, Header
 from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
 from skyslots.bookings.schemas import BookingClaimed, BookingCreate, BookingOut, BookingPrivate
 from skyslots.bookings.service import booking_claim, booking_release, bookings_of_event
+from skyslots.validation import RowId
 
 router = APIRouter(prefix="/api", tags=["bookings"])
 
 
 @router.post("/slots/{slot_id}/book", status_code=201)
 async def book_slot(
-    slot_id: int, data: BookingCreate, db: DatabaseDep, user: OptionalUser
+    slot_id: RowId, data: BookingCreate, db: DatabaseDep, user: OptionalUser
 ) -> BookingClaimed:
     """Claim a free slot, first come first served; 409 says why a claim was refused."""
     claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=user)
@@ -24,7 +25,7 @@ async def book_slot(
 
 @router.post("/bookings/{booking_id}/release")
 async def release_booking(
-    booking_id: int,
+    booking_id: RowId,
     db: DatabaseDep,
     user: OptionalUser,
     manage_token: Annotated[str | None, Header(alias="X-Manage-Token")] = None,
@@ -38,7 +39,7 @@ async def release_booking(
 
 @router.get("/events/{event_id}/bookings")
 async def list_bookings(
-    event_id: int, db: DatabaseDep, user: OrganizerUser
+    event_id: RowId, db: DatabaseDep, user: OrganizerUser
 ) -> list[BookingPrivate]:
     """Every booking of the event (claimed and released), with contact details."""
     bookings = await db.read(bookings_of_event, event_id=event_id, user=user)

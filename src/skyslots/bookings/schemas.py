@@ -6,14 +6,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from skyslots.models import BookingStatus
-from skyslots.validation import BlankIsNone, CleanText, PilotCallsign
+from skyslots.validation import BlankIsNone, CleanText, PilotCallsign, Text
 
 
 class BookingCreate(BaseModel):
     pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
     pilot_callsign: Annotated[PilotCallsign, Field(examples=["BAW123"])]
     email: Annotated[EmailStr | None, BlankIsNone] = None
-    notes: str = Field(default="", max_length=500)
+    notes: Text = Field(default="", max_length=500)
 
 
 class BookingOut(BaseModel):

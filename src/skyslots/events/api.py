@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -9,7 +8,7 @@ from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
 from skyslots.events.detail import event_detail
 from skyslots.events.schemas import EventCreate, EventDetail, EventOut, EventPage, EventUpdate
 from skyslots.events.service import event_create, event_delete, event_update, events_published
-from skyslots.validation import as_utc
+from skyslots.validation import Offset, RowId, UTCDatetime
 
 router = APIRouter(prefix="/api/events", tags=["events"])
 
@@ -18,17 +17,17 @@ router = APIRouter(prefix="/api/events", tags=["events"])
 async def list_events(
     db: DatabaseDep,
     airport: Annotated[str | None, Query(pattern=r"^[A-Za-z]{4}$")] = None,
-    starts_from: Annotated[datetime | None, Query(alias="from")] = None,
-    starts_to: Annotated[datetime | None, Query(alias="to")] = None,
+    starts_from: Annotated[UTCDatetime | None, Query(alias="from")] = None,
+    starts_to: Annotated[UTCDatetime | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> EventPage:
     """Published events, upcoming first; filter by airport and by a from/to time range."""
     events, total = await db.read(
         events_published,
         airport=airport,
-        starts_from=as_utc(starts_from) if starts_from else None,
-        starts_to=as_utc(starts_to) if starts_to else None,
+        starts_from=starts_from,
+        starts_to=starts_to,
         limit=limit,
         offset=offset,
     )
@@ -38,7 +37,7 @@ async def list_events(
 
 
 @router.get("/{event_id}")
-async def get_event(event_id: int, db: DatabaseDep, viewer: OptionalUser) -> EventDetail:
+async def get_event(event_id: RowId, db: DatabaseDep, viewer: OptionalUser) -> EventDetail:
     """An event with its slots and each slot's current booking (public fields only)."""
     return await db.read(event_detail, event_id=event_id, viewer=viewer)
 
@@ -52,7 +51,7 @@ async def create_event(data: EventCreate, db: DatabaseDep, user: OrganizerUser) 
 
 @router.patch("/{event_id}")
 async def update_event(
-    event_id: int, data: EventUpdate, db: DatabaseDep, user: OrganizerUser
+    event_id: RowId, data: EventUpdate, db: DatabaseDep, user: OrganizerUser
 ) -> EventOut:
     """Change some of an event's fields, including `status` (publish, unpublish, cancel)."""
     event = await db.transaction(event_update, event_id=event_id, user=user, data=data)
@@ -60,7 +59,7 @@ async def update_event(
 
 
 @router.delete("/{event_id}", status_code=204)
-async def delete_event(event_id: int, db: DatabaseDep, user: OrganizerUser) -> Response:
+async def delete_event(event_id: RowId, db: DatabaseDep, user: OrganizerUser) -> Response:
     """Delete an event with its slots and bookings."""
     await db.transaction(event_delete, event_id=event_id, user=user)
     return Response(status_code=204)

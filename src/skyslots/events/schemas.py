@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from skyslots.events.airports import airport_lookup
 from skyslots.models import EventStatus
 from skyslots.slots.schemas import SlotPublic
-from skyslots.validation import BlankIsNone, CleanText, UTCDatetime
+from skyslots.validation import BlankIsNone, CleanText, Text, UTCDatetime
 
 ICAO = Annotated[str, Field(pattern=r"^[A-Za-z]{4}$", examples=["EGLL"])]
 
@@ -28,7 +28,7 @@ class EventFields(BaseModel):
     """Fields an organizer sets; shared by create and update."""
 
     title: Annotated[CleanText, Field(max_length=200)]
-    description: str = Field(default="", max_length=20_000)
+    description: Text = Field(default="", max_length=20_000)
     start_datetime: UTCDatetime
     end_datetime: UTCDatetime
     airport_icao: ICAO
@@ -66,7 +66,7 @@ class EventUpdate(BaseModel):
     """A partial update: only the fields sent change (null clears a booking window bound)."""
 
     title: Annotated[CleanText | None, Field(max_length=200)] = None
-    description: str | None = Field(default=None, max_length=20_000)
+    description: Text | None = Field(default=None, max_length=20_000)
     start_datetime: UTCDatetime | None = None
     end_datetime: UTCDatetime | None = None
     airport_icao: ICAO | None = None

@@ -112,7 +112,8 @@ async def event_update(
     """Apply a partial update; times stay ordered and keep every slot inside the event."""
     event = await event_managed(session, event_id=event_id, user=user)
     changes = data.model_dump(exclude_unset=True)
-    for field in ("title", "start_datetime", "end_datetime", "airport_icao", "status"):
+    required = ("title", "description", "start_datetime", "end_datetime", "airport_icao", "status")
+    for field in required:
         if field in changes and changes[field] is None:
             raise ValidationFailed(field, f"{field} cannot be cleared")
     if "airport_icao" in changes:

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Body, Response
 from skyslots.accounts.deps import DatabaseDep, OrganizerUser
 from skyslots.slots.schemas import SlotCreate, SlotOut, SlotUpdate
 from skyslots.slots.service import slot_delete, slot_update, slots_create
+from skyslots.validation import RowId
 
 router = APIRouter(prefix="/api", tags=["slots"])
 
 
 @router.post("/events/{event_id}/slots", status_code=201)
 async def create_slot(
-    event_id: int, data: SlotCreate, db: DatabaseDep, user: OrganizerUser
+    event_id: RowId, data: SlotCreate, db: DatabaseDep, user: OrganizerUser
 ) -> SlotOut:
     """Add one slot to an event."""
     [slot] = await db.transaction(slots_create, event_id=event_id, user=user, items=[data])
@@ -22,7 +23,7 @@ async def create_slot(
 
 @router.post("/events/{event_id}/slots/bulk", status_code=201)
 async def create_slots(
-    event_id: int,
+    event_id: RowId,
     data: Annotated[list[SlotCreate], Body(min_length=1, max_length=2_000)],
     db: DatabaseDep,
     user: OrganizerUser,
@@ -34,7 +35,7 @@ async def create_slots(
 
 @router.patch("/slots/{slot_id}")
 async def update_slot(
-    slot_id: int, data: SlotUpdate, db: DatabaseDep, user: OrganizerUser
+    slot_id: RowId, data: SlotUpdate, db: DatabaseDep, user: OrganizerUser
 ) -> SlotOut:
     """Lock or unlock a slot, or change its notes, order or time block."""
     slot = await db.transaction(slot_update, slot_id=slot_id, user=user, data=data)
@@ -42,7 +43,7 @@ async def update_slot(
 
 
 @router.delete("/slots/{slot_id}", status_code=204)
-async def delete_slot(slot_id: int, db: DatabaseDep, user: OrganizerUser) -> Response:
+async def delete_slot(slot_id: RowId, db: DatabaseDep, user: OrganizerUser) -> Response:
     """Delete a slot; 409 while it holds a claimed booking."""
     await db.transaction(slot_delete, slot_id=slot_id, user=user)
     return Response(status_code=204)

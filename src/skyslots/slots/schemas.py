@@ -6,20 +6,20 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from skyslots.models import BookingStatus, PositionType
-from skyslots.validation import ATC_CALLSIGN, CALLSIGN_SHAPED, UTCDatetime
+from skyslots.validation import ATC_CALLSIGN, CALLSIGN_SHAPED, Text, UTCDatetime
 
 
 class SlotCreate(BaseModel):
     """An ATC position (`EGLL_TWR`) or a pilot slot (`EGLL-KJFK 1204z`), optionally time-boxed."""
 
-    position_name: str = Field(min_length=1, max_length=64, examples=["EGLL_TWR"])
+    position_name: Text = Field(min_length=1, max_length=64, examples=["EGLL_TWR"])
     position_type: PositionType | None = Field(
         default=None, description="ATC suffix or PILOT; derived from an ATC callsign if omitted"
     )
-    callsign_pattern: Annotated[str | None, Field(max_length=64)] = None
+    callsign_pattern: Annotated[Text | None, Field(max_length=64)] = None
     is_locked: bool = False
     order_index: int | None = Field(default=None, ge=0, le=1_000_000)
-    notes: str = Field(default="", max_length=2_000)
+    notes: Text = Field(default="", max_length=2_000)
     start_time: UTCDatetime | None = None
     end_time: UTCDatetime | None = None
 
@@ -55,9 +55,9 @@ class SlotUpdate(BaseModel):
     """Lock or unlock, notes, order, times; only the fields sent change."""
 
     is_locked: bool | None = None
-    notes: str | None = Field(default=None, max_length=2_000)
+    notes: Text | None = Field(default=None, max_length=2_000)
     order_index: int | None = Field(default=None, ge=0, le=1_000_000)
-    callsign_pattern: Annotated[str | None, Field(max_length=64)] = None
+    callsign_pattern: Annotated[Text | None, Field(max_length=64)] = None
     start_time: UTCDatetime | None = None
     end_time: UTCDatetime | None = None
 

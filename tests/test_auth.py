@@ -110,10 +110,3 @@ async def test_admin_manages_another_organizers_event(
     assert (await client.get(f"{url}/audit", headers=admin.headers)).status_code == 200
     assert (await client.delete(url, headers=admin.headers)).status_code == 204
     assert (await client.get(url, headers=organizer.headers)).status_code == 404
-
-
-async def test_health_reports_the_database(client: httpx.AsyncClient) -> None:
-    response = await client.get("/health")
-    assert response.status_code == 200
-    assert response.json()["status"] == "ok"
-    assert response.json()["database"] is True

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +26,7 @@ from skyslots.models import Booking, metadata
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.helpers import make_account, make_event, make_slots, pilot_slots
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 APP_TABLES = {"users", "events", "slots", "bookings", "audit_logs"}
 # SQLAlchemy cannot reflect SQLite expression indexes, so this one always looks "missing" there.
 SQLITE_UNREFLECTABLE = {"uq_bookings_claimed_callsign"}
@@ -161,3 +165,25 @@ async def test_partial_unique_indexes_guard_claims(client: httpx.AsyncClient, db
             "SELECT status, count(*) FROM bookings GROUP BY status ORDER BY status"
         )
         assert statuses.all() == [("claimed", 2), ("released", 2)]
+
+
+async def test_the_alembic_command_uses_the_settings(fresh_url: str, tmp_path: Path) -> None:
+    """README: `alembic upgrade head` / `alembic downgrade base` from the project folder."""
+    alembic = Path(sys.executable).with_name("alembic")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYSLOTS_")}
+    env |= {"SKYSLOTS_DATABASE_URL": fresh_url, "SKYSLOTS_DATA_DIR": str(tmp_path)}
+    engine = create_async_engine(fresh_url)
+    try:
+        for args, expected in ((["upgrade", "head"], True), (["downgrade", "base"], False)):
+            result = await asyncio.to_thread(
+                subprocess.run,
+                [alembic, *args],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, result.stderr
+            assert (await table_names(engine) >= APP_TABLES) is expected
+    finally:
+        await engine.dispose()

@@ -187,3 +187,49 @@ async def test_the_alembic_command_uses_the_settings(fresh_url: str, tmp_path: P
             assert (await table_names(engine) >= APP_TABLES) is expected
     finally:
         await engine.dispose()
+
+
+def _schema(connection: sa.Connection) -> dict[str, Any]:
+    inspector = sa.inspect(connection)
+    return {
+        "indexes": {
+            ix["name"]: (table, tuple(ix["column_names"]))
+            for table in APP_TABLES
+            for ix in inspector.get_indexes(table)
+        },
+        "foreign_keys": {
+            (table, fk["name"], fk["referred_table"], fk["options"].get("ondelete"))
+            for table in APP_TABLES
+            for fk in inspector.get_foreign_keys(table)
+        },
+        "primary_keys": {inspector.get_pk_constraint(t)["name"] for t in APP_TABLES},
+    }
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index uq_bookings_claimed_callsign")
+async def test_seed_indexes_and_named_foreign_keys(fresh_url: str) -> None:
+    await asyncio.to_thread(migrate, fresh_url)
+    engine = create_async_engine(fresh_url)
+    try:
+        async with engine.connect() as connection:
+            schema = await connection.run_sync(_schema)
+    finally:
+        await engine.dispose()
+    assert schema["indexes"].items() >= {
+        ("ix_events_start_datetime", ("events", ("start_datetime",))),
+        ("ix_slots_event_id", ("slots", ("event_id",))),
+        ("ix_bookings_slot_id", ("bookings", ("slot_id",))),
+        ("ix_bookings_event_id", ("bookings", ("event_id",))),
+        ("uq_bookings_claimed_slot", ("bookings", ("slot_id",))),
+    }
+    assert schema["foreign_keys"] >= {
+        ("events", "fk_events_organizer_id_users", "users", "RESTRICT"),
+        ("slots", "fk_slots_event_id_events", "events", "CASCADE"),
+        ("bookings", "fk_bookings_slot_id_slots", "slots", "CASCADE"),
+        ("bookings", "fk_bookings_event_id_events", "events", "CASCADE"),
+        ("bookings", "fk_bookings_user_id_users", "users", "SET NULL"),
+        ("audit_logs", "fk_audit_logs_event_id_events", "events", "SET NULL"),
+        ("audit_logs", "fk_audit_logs_user_id_users", "users", "SET NULL"),
+    }
+    if engine.dialect.name == "postgresql":  # SQLite does not name primary keys
+        assert schema["primary_keys"] == {f"pk_{table}" for table in APP_TABLES}

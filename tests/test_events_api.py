@@ -437,6 +437,17 @@ async def test_delete_removes_the_event_with_its_slots_and_bookings(
     assert (await client.delete(url, headers=organizer.headers)).status_code == 404
     assert (await count(db, "slots"), await count(db, "bookings")) == (1, 1)
     assert (await client.get(f"/api/events/{keep['id']}")).json()["slots"][0]["booking"]
+    # The audit trail keeps the deletion (and the event's earlier rows, unlinked).
+    async with db.engine.connect() as connection:
+        rows = await connection.exec_driver_sql(
+            "SELECT action_type, user_id, event_id FROM audit_logs"
+            " WHERE action_type = 'event.deleted'"
+        )
+        assert rows.all() == [("event.deleted", organizer.id, None)]
+        linked = await connection.exec_driver_sql(
+            f"SELECT count(*) FROM audit_logs WHERE event_id = {event['id']}"
+        )
+        assert linked.scalar_one() == 0
 
 
 # --- roster version ---------------------------------------------------------------------------

@@ -31,11 +31,11 @@ from tests.servers import RunningServer, start_server
 STORM = 300  # concurrent claims on one slot
 SLOTS_FOR_ONE_CALLSIGN = 100
 CHURN_CLIENTS, CHURN_ROUNDS = 20, 8
-NAIVE_RACERS = 24  # direct connections in the control race; PostgreSQL allows 100 in all
+NAIVE_RACERS = 16  # direct connections in the control race; PostgreSQL allows 100 in all
 SERVER_WORKERS = 2
 # Bounded pools keep this file well under PostgreSQL's max_connections while other test runs
 # share the server; requests queue for a connection instead.
-SERVER_ENV = {"SKYSLOTS_DB_POOL_SIZE": "8", "SKYSLOTS_DB_MAX_OVERFLOW": "8"}
+SERVER_ENV = {"SKYSLOTS_DB_POOL_SIZE": "4", "SKYSLOTS_DB_MAX_OVERFLOW": "4"}
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 

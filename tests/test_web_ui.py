@@ -2,7 +2,7 @@
 
 Each test gets its own event on one real server process (migrated SQLite, in-process realtime).
 Screenshots go to test-artifacts/screenshots/ (named in the output); with
-SKYSLOTS_UPDATE_SCREENSHOTS=1 they are also copied to docs/screenshots/ for the README.
+SKYSLOTS_TEST_UPDATE_SCREENSHOTS=1 they are also copied to docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
@@ -464,7 +464,7 @@ def test_screenshots_of_the_event_page(
     extra = ["booking-modal.png", "booking-done.png", "home.png", "organizer-slots.png"]
     for name in [*shots, *extra]:
         assert (SCREENSHOTS / name).stat().st_size > 10_000
-    if os.environ.get("SKYSLOTS_UPDATE_SCREENSHOTS") == "1":
+    if os.environ.get("SKYSLOTS_TEST_UPDATE_SCREENSHOTS") == "1":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for path in SCREENSHOTS.glob("*.png"):
             shutil.copy(path, DOCS_SCREENSHOTS / path.name)

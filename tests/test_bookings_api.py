@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -460,3 +461,33 @@ async def test_a_signed_in_claim_is_audited_as_that_user(
     ).json()
     assert entry["action_type"] == "booking.claimed"
     assert (entry["user_id"], entry["actor"]) == (member.id, f"user:{member.id} {member.email}")
+
+
+async def test_claim_racing_a_slot_deletion_is_404(
+    client: httpx.AsyncClient,
+    db: Database,
+    organizer: Account,
+    event: dict[str, Any],
+    slots: list[dict[str, Any]],
+) -> None:
+    """PostgreSQL: the claim read the slot, the slot is deleted before its insert commits."""
+    if db.is_sqlite:
+        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): the claim sees the deletion")
+    async with db.engine.connect() as deleter:
+        await deleter.exec_driver_sql(f"DELETE FROM slots WHERE id = {slots[0]['id']}")
+        pid = (await deleter.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+        claiming = asyncio.create_task(claim(client, slots[0]))
+        async with db.engine.connect() as watcher:
+            for _ in range(500):  # until the claim's insert waits on the deleter's lock
+                waiting = await watcher.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    f" WHERE {pid} = ANY(pg_blocking_pids(pid))"
+                )
+                if waiting.scalar_one() or claiming.done():
+                    break
+                await asyncio.sleep(0.01)
+        await deleter.commit()
+    response = await claiming
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "slot_not_found"
+    assert await count(db, "bookings") == 0

@@ -14,7 +14,7 @@ from skyslots.accounts.security import manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor, audit_record
 from skyslots.bookings.schemas import BookingCreate
 from skyslots.db import utcnow
-from skyslots.errors import Conflict, Forbidden, NotFound, Unauthorized
+from skyslots.errors import Conflict, Forbidden, NotFound, SkySlotsError, Unauthorized
 from skyslots.events.service import can_manage, event_managed
 from skyslots.models import Booking, BookingStatus, Event, EventStatus, Slot, User
 from skyslots.roster import roster_changed
@@ -72,13 +72,17 @@ async def _conflict_for(
     label: str,
     event_id: int,
     callsign: str,
-) -> Conflict:
+) -> SkySlotsError:
     """Turn a unique-index violation into a 409 that says who holds what.
 
     The failed transaction is rolled back first (PostgreSQL refuses further statements in it).
+    A foreign-key violation means the slot (or its event) was deleted after it was read: 404.
     """
     await session.rollback()
-    if "callsign" in str(error.orig).lower():
+    reason = str(error.orig).lower()
+    if "foreign key" in reason:
+        return NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
+    if "callsign" in reason:
         held = await session.execute(
             select(Slot)
             .join(Booking, Booking.slot_id == Slot.id)

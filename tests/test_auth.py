@@ -110,3 +110,14 @@ async def test_admin_manages_another_organizers_event(
     assert (await client.get(f"{url}/audit", headers=admin.headers)).status_code == 200
     assert (await client.delete(url, headers=admin.headers)).status_code == 204
     assert (await client.get(url, headers=organizer.headers)).status_code == 404
+
+
+async def test_an_organizer_with_a_long_email_is_audited(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    email = f"{'o' * 60}@{'sub' * 20}.{'example' * 9}.org"
+    account = await make_account(db, client, email=email)
+    event = await make_event(client, account)
+    [entry] = (await client.get(f"/api/events/{event['id']}/audit", headers=account.headers)).json()
+    assert entry["user_id"] == account.id
+    assert entry["actor"].startswith(f"user:{account.id} {'o' * 60}@")

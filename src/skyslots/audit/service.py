@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.models import AuditLog, User
+from skyslots.models.audit import ACTOR_LENGTH
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class Actor:
 
     @classmethod
     def of_user(cls, user: User) -> Actor:
-        return cls(label=f"user:{user.id} {user.email}", user_id=user.id)
+        # An email may be up to 254 characters; user_id identifies the user anyway.
+        return cls(label=f"user:{user.id} {user.email}"[:ACTOR_LENGTH], user_id=user.id)
 
     @classmethod
     def booker(cls, callsign: str) -> Actor:

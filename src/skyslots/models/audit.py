@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 from skyslots.db import utcnow
 from skyslots.models.base import created_at_column
 
+ACTOR_LENGTH = 120
+
 
 class AuditLog(SQLModel, table=True):
     __tablename__ = "audit_logs"
@@ -23,7 +25,7 @@ class AuditLog(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     )
-    actor: str = Field(sa_column=Column(String(120), nullable=False))
+    actor: str = Field(sa_column=Column(String(ACTOR_LENGTH), nullable=False))
     action_type: str = Field(sa_column=Column(String(64), nullable=False))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())

@@ -27,7 +27,8 @@ from tests.servers import RunningServer, server_env, start_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; SKYSLOTS_TEST_CHROMIUM points elsewhere (e.g. a distribution without it).
+CHROMIUM = Path(os.environ.get("SKYSLOTS_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -139,7 +140,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        service_missing("Chromium at /usr/bin/chromium", "not installed")
+        service_missing(f"Chromium at {CHROMIUM}", "not installed")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:

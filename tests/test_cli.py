@@ -39,6 +39,13 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in line, line
 
 
+def printed(pattern: str, output: str) -> str:
+    """The part of the command's output that `pattern`'s group captures."""
+    found = re.search(pattern, output)
+    assert found, output
+    return found.group(1)
+
+
 def query(data_dir: Path, sql: str) -> list[tuple[object, ...]]:
     engine = create_engine(f"sqlite:///{data_dir / 'skyslots.db'}")
     try:
@@ -79,9 +86,8 @@ def test_migrate_creates_the_database_in_the_data_folder(data_dir: Path) -> None
 async def test_demo_seeds_a_published_event_once(data_dir: Path, api: httpx.AsyncClient) -> None:
     first = run(data_dir, "demo")
     assert first.returncode == 0, first.stderr
-    login = re.search(r"organizer login: (\S+@\S+) / (\S+)", first.stdout)
-    assert login, first.stdout
-    email, password = login.groups()
+    email = printed(r"organizer login: (\S+@\S+) / ", first.stdout)
+    password = printed(r"organizer login: \S+ / (\S+)", first.stdout)
 
     [(event_id, status)] = query(data_dir, "SELECT id, status FROM events")
     assert status == "published"
@@ -102,7 +108,7 @@ async def test_demo_seeds_a_published_event_once(data_dir: Path, api: httpx.Asyn
     assert f"/events/{event_id}" in second.stdout
     assert query(data_dir, "SELECT count(*) FROM events") == [(1,)]
     assert query(data_dir, "SELECT count(*) FROM users") == [(1,)]
-    new_password = re.search(r"organizer login: \S+ / (\S+)", second.stdout).group(1)  # type: ignore[union-attr]
+    new_password = printed(r"organizer login: \S+ / (\S+)", second.stdout)
     assert (await sign_in(api, email, new_password)).status_code == 200
 
 
@@ -134,7 +140,7 @@ async def test_users_create_then_sign_in(data_dir: Path, api: httpx.AsyncClient)
     generated = run(data_dir, "users", "create", "--email", "m@example.com", "--name", "M")
     assert generated.returncode == 0, generated.stderr
     assert "created member m@example.com" in generated.stdout
-    password = re.search(r"password: (\S+)", generated.stdout).group(1)  # type: ignore[union-attr]
+    password = printed(r"password: (\S+)", generated.stdout)
     assert (await sign_in(api, "m@example.com", password)).status_code == 200
 
 

@@ -286,6 +286,33 @@ def test_booker_releases_with_the_manage_link_and_others_see_it_free(
     assert not_reloaded(watcher)
 
 
+def test_organizer_changes_reach_an_open_page_without_reload(site: Site, new_page: Any) -> None:
+    event = site.event(slots=atc_slots(["EGLL_TWR"], blocks=2))
+    page = new_page()
+    open_event(page, site, event["id"])
+    first = event["slots"][0]
+    locked = site.api(
+        "PATCH", f"/api/slots/{first['id']}", json={"is_locked": True}, headers=site.headers
+    )
+    assert locked.status_code == 200
+    expect(slot(page, first["id"])).to_have_class(re.compile("slot--locked"), timeout=LIVE_TIMEOUT)
+    expect(slot(page, first["id"])).to_contain_text("Locked")
+    expect(page.locator('[data-count="locked"]')).to_have_text("1")
+
+    added = site.api(
+        "POST",
+        f"/api/events/{event['id']}/slots",
+        json=atc_slots(["EGLL_GND"], blocks=1)[0],
+        headers=site.headers,
+    )
+    assert added.status_code == 201
+    expect(page.locator(".atc-grid tbody th").first).to_contain_text(
+        "EGLL_GND", timeout=LIVE_TIMEOUT
+    )  # GND sorts above TWR
+    expect(page.locator('[data-count="free"]')).to_have_text("2")
+    assert not_reloaded(page)
+
+
 def test_polling_fallback_keeps_the_roster_live_without_websockets(
     site: Site, new_page: Any
 ) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
 
 from skyslots.accounts.schemas import UserCreate
+from skyslots.accounts.security import create_access_token
 from skyslots.accounts.service import user_create
 from skyslots.db import Database
 from skyslots.models import Role
@@ -121,3 +123,19 @@ async def test_an_organizer_with_a_long_email_is_audited(
     [entry] = (await client.get(f"/api/events/{event['id']}/audit", headers=account.headers)).json()
     assert entry["user_id"] == account.id
     assert entry["actor"].startswith(f"user:{account.id} {'o' * 60}@")
+
+
+async def test_expired_and_foreign_tokens_are_401(
+    client: httpx.AsyncClient, db: Database, app: FastAPI
+) -> None:
+    account = await make_account(db, client, email="org@example.com")
+    secret = app.state.settings.secret_key
+    for token in (
+        create_access_token(account.id, secret=secret, minutes=-1),
+        create_access_token(account.id, secret="x" * 40, minutes=5),
+    ):
+        response = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+    fresh = create_access_token(account.id, secret=secret, minutes=5)
+    response = await client.get("/api/auth/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert response.status_code == 200

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from skyslots.realtime.messages import RESYNC_NOTICE, is_final
@@ -34,7 +35,7 @@ class Subscription:
     (A deque and one waiter future: the same contract as asyncio.Queue, at less cost per item.)
     """
 
-    __slots__ = ("_hub", "_items", "_maxsize", "_waiter", "dropped", "event_id")
+    __slots__ = ("_hub", "_items", "_maxsize", "_waiter", "direct", "dropped", "event_id")
 
     def __init__(self, hub: LocalHub, event_id: int, maxsize: int) -> None:
         self._hub = hub
@@ -43,10 +44,15 @@ class Subscription:
         self._maxsize = maxsize
         self._waiter: asyncio.Future[None] | None = None
         self.dropped = False
+        # Set by the socket's writer: sends an item on the spot when the writer is idle, as
+        # websockets.broadcast does, instead of waking one task per socket per message.
+        self.direct: Callable[[Item], bool] | None = None
 
     def offer(self, item: Item) -> None:
         """Queue `item`; a full mailbox means a slow client: it is dropped, never waited for."""
         if self.dropped:
+            return
+        if not self._items and self._waiter is not None and self.direct and self.direct(item):
             return
         if len(self._items) >= self._maxsize:
             self.drop()

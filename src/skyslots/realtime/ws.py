@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Coroutine
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.types import Receive, Scope, Send
@@ -89,6 +91,21 @@ async def _read_client(websocket: WebSocket, subscription: Subscription) -> None
         subscription.drop(GONE)
 
 
+async def _finish(sending: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+    """Drive a coroutine that was started by hand and suspended on a future, to its end.
+
+    This is what asyncio's Task does for every step (and Python 3.12's eager tasks for the
+    first): wait for the future the coroutine yielded, then resume it.
+    """
+    while True:
+        waiting_for._asyncio_future_blocking = False  # as Task.__step does before waiting
+        await asyncio.wait([waiting_for])
+        try:
+            waiting_for = sending.send(None)
+        except StopIteration:
+            return
+
+
 class _Stream:
     """One socket's writer: sends queued items, keeping versions contiguous."""
 
@@ -106,11 +123,36 @@ class _Stream:
         self.realtime = realtime
         self.version = version
         self.held: dict[int, Item] = {}
+        self.finishing: asyncio.Future[None] | None = None
+
+    def direct(self, item: Item) -> bool:
+        """Send an in-order change right now, from the hub's loop; False: queue it instead."""
+        kind, version, _, frame = item
+        if kind != CHANGE or version != self.version + 1 or self.held or frame is None:
+            return False
+        if self.finishing is not None and not self.finishing.done():
+            return False
+        sending = self.send(frame)
+        try:
+            waiting_for = sending.send(None)
+        except StopIteration:
+            self.version = version
+            return True
+        except Exception:
+            return False  # the writer meets the same error and ends the socket
+        # The server applies back-pressure: let a task finish this send; the writer awaits it.
+        self.version = version
+        self.finishing = asyncio.ensure_future(_finish(sending, waiting_for))
+        return True
 
     async def run(self) -> None:
         get, send = self.subscription.get, self.send
+        self.subscription.direct = self.direct
         while True:
             item = await get()
+            if self.finishing is not None:
+                await self.finishing
+                self.finishing = None
             kind, version, text, frame = item
             if kind == CHANGE and version == self.version + 1 and not self.held and frame:
                 await send(frame)  # the common case, kept short: it runs once per socket

@@ -167,8 +167,8 @@ async def test_list_shows_published_upcoming_first_then_past(
         running["id"],
         soon["id"],
         later["id"],
-        long_ago["id"],
         recent["id"],
+        long_ago["id"],
     ]
 
     page = (await client.get("/api/events", params={"limit": 2, "offset": 1})).json()

@@ -186,7 +186,7 @@ async def events_published(
     limit: int,
     offset: int,
 ) -> tuple[list[Event], int]:
-    """Published events, those not yet over first (soonest first), then past ones."""
+    """Published events: those not yet over (soonest first), then past ones (latest first)."""
     now = utcnow()
     conditions = [Event.status == EventStatus.PUBLISHED]
     if airport:
@@ -197,11 +197,14 @@ async def events_published(
         conditions.append(Event.start_datetime <= starts_to)
     where = and_(*conditions)
     total = await session.scalar(select(func.count()).select_from(Event).where(where)) or 0
-    is_past = case((Event.end_datetime < now, 1), else_=0)
+    is_past = Event.end_datetime < now
+    upcoming_start = case((is_past, None), else_=Event.start_datetime)
     rows = await session.execute(
         select(Event)
         .where(where)
-        .order_by(is_past, Event.start_datetime, Event.id)
+        .order_by(
+            case((is_past, 1), else_=0), upcoming_start, Event.start_datetime.desc(), Event.id
+        )
         .limit(limit)
         .offset(offset)
     )

@@ -4,7 +4,8 @@
         httpx.get(f"{server.base_url}/health")
 
 The process runs in its own session and is killed (with its workers) on exit; its output goes to
-a log file whose tail is shown when it fails to start.
+a temporary log file (`log_tail()` while it runs, in the error when it fails to start), removed
+on stop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +46,7 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     _log_file: object = field(repr=False, default=None)
+    _temporary: list[Path] = field(repr=False, default_factory=list)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -64,6 +67,9 @@ class RunningServer:
         close = getattr(self._log_file, "close", None)
         if close:
             close()
+        self.log_path.unlink(missing_ok=True)
+        for folder in self._temporary:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def __enter__(self) -> RunningServer:
         return self
@@ -111,9 +117,10 @@ def start_command(
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
+            tail = server.log_tail()
             server.stop()
             raise RuntimeError(
-                f"server exited with {process.returncode} before it was ready:\n{server.log_tail()}"
+                f"server exited with {process.returncode} before it was ready:\n{tail}"
             )
         try:
             if httpx.get(server.base_url + health_path, timeout=2).status_code == 200:
@@ -121,8 +128,9 @@ def start_command(
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
+            tail = server.log_tail()
             server.stop()
-            raise RuntimeError(f"server not ready after {timeout}s:\n{server.log_tail()}")
+            raise RuntimeError(f"server not ready after {timeout}s:\n{tail}")
         time.sleep(0.1)
 
 
@@ -167,4 +175,14 @@ def start_server(
         "--workers",
         str(workers),
     ]
-    return start_command(argv, port=port, env=server_env(database_url, env), timeout=timeout)
+    full_env = server_env(database_url, env)
+    # The data folder server_env made is ours to remove; one the caller passed is not.
+    ours = [] if env and "SKYSLOTS_DATA_DIR" in env else [Path(full_env["SKYSLOTS_DATA_DIR"])]
+    try:
+        server = start_command(argv, port=port, env=full_env, timeout=timeout)
+    except RuntimeError:
+        for folder in ours:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    server._temporary.extend(ours)
+    return server

@@ -396,6 +396,23 @@ async def test_airport_lookup(client: httpx.AsyncClient, icao: str, status: int)
         assert response.json()["timezone"] == "Europe/London"
 
 
+async def test_drafts_are_only_shown_to_their_organizer(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    organizer = await make_account(db, client, email="org@example.com")
+    draft = await make_event(client, organizer, title="Not yet", status="draft")
+    assert (await client.get(f"/events/{draft['id']}")).status_code == 404
+    await web_login(client, organizer.email)
+    page = await client.get(f"/events/{draft['id']}")
+    assert page.status_code == 200 and "Draft" in page.text and "Manage this event" in page.text
+    await client.post("/logout", data={"csrf_token": csrf_of(page.text)})
+    expired = await client.post(
+        f"/organizer/events/{draft['id']}/status", data={"action": "publish"}
+    )
+    assert expired.status_code == 303  # signed out: back to the login, then the dashboard
+    assert expired.headers["location"] == "/login?next=%2Forganizer"
+
+
 async def test_unknown_pages_render_html_errors(client: httpx.AsyncClient) -> None:
     response = await client.get("/events/999999")
     assert response.status_code == 404

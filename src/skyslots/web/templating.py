@@ -100,6 +100,8 @@ def error_page(request: Request, exc: SkySlotsError) -> Response:
     """A domain error as a page; a missing sign-in sends the browser to the login form."""
     if isinstance(exc, Unauthorized):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # a form posted after the session expired: start over
+            target = "/organizer"
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     return render(request, "error.html", {"error": exc}, status=exc.status_code)
 

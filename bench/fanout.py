@@ -165,6 +165,19 @@ class Round:
     seconds: float  # from the publish (SkySlots: Redis PUBLISH; reference: its 201) to the last
     from_201: float  # from reading the 201 to the last arrival (negative: all before the 201)
     from_request: float  # from sending the trigger request to the last arrival
+    server_cpu: float  # CPU seconds the server processes used in the round (SkySlots: both)
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc; NaN elsewhere)."""
+    total = 0.0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return float("nan")
+    return total
 
 
 class PublishWatch:
@@ -211,9 +224,11 @@ async def timed_round(
     url: str,
     body: dict[str, str] | None = None,
     watch: PublishWatch | None = None,
+    pids: Sequence[int] = (),
 ) -> Round:
     """Trigger one fan-out; frame `index` of every subscriber is the one it produces."""
     waiters = [s.expect(index + 1) for s in subscribers]
+    cpu_before = cpu_seconds(pids)
     published_before = len(watch.times) if watch else 0
     sent = time.perf_counter()
     response = await trigger.request(method, url, json=body)
@@ -221,8 +236,10 @@ async def timed_round(
     assert response.status_code == 201, response.text
     await asyncio.wait_for(asyncio.gather(*waiters), 60)
     last = max(s.arrivals[index] for s in subscribers)
+    await asyncio.sleep(0.05)  # let the servers finish their bookkeeping before reading CPU
+    cpu = cpu_seconds(pids) - cpu_before
     published = await watch.moment(published_before) if watch else answered
-    return Round(last - published, last - answered, last - sent)
+    return Round(last - published, last - answered, last - sent, cpu)
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -318,6 +335,7 @@ async def measure_skyslots(
                         f"/api/slots/{slot_id}/book",
                         body,
                         watch,
+                        [s.process.pid for s in servers],
                     )
                 )
                 if not payload:
@@ -348,7 +366,11 @@ async def measure_reference(payload_file: Path, count: int, rounds: int) -> list
     try:
         async with httpx.AsyncClient(base_url=reference.base_url, timeout=30) as http:
             for index in range(rounds):
-                results.append(await timed_round(subscribers, index, http, "GET", "/broadcast"))
+                results.append(
+                    await timed_round(
+                        subscribers, index, http, "GET", "/broadcast", pids=[reference.process.pid]
+                    )
+                )
                 await asyncio.sleep(0.3)
     finally:
         close_all(subscribers)
@@ -409,10 +431,14 @@ def report(results: Sequence[Result], args: argparse.Namespace, payload_bytes: i
         "  is read.",
         "- **from the request**: from sending the booking to the last subscriber (SkySlots then",
         "  includes the booking transaction itself).",
+        "- **server CPU**: CPU time the server processes used in the round (SkySlots: both",
+        "  processes, booking included), read from /proc; unlike wall times it does not depend",
+        "  on what else the machine is doing.",
         "",
         "| subscribers | SkySlots fan-out | reference fan-out | ratio | target | "
-        "SkySlots from the 201 | SkySlots from the request | reference from the request |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "SkySlots from the 201 | SkySlots from the request | reference from the request | "
+        "server CPU SkySlots / reference |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         verdict = "met" if result.ratio <= TARGET else "missed"
@@ -421,7 +447,9 @@ def report(results: Sequence[Result], args: argparse.Namespace, payload_bytes: i
             f"{result.ratio:.2f}x | <= {TARGET}x: {verdict} | "
             f"{median_ms(result.skyslots, 'from_201')} | "
             f"{median_ms(result.skyslots, 'from_request')} | "
-            f"{median_ms(result.reference, 'from_request')} |"
+            f"{median_ms(result.reference, 'from_request')} | "
+            f"{median_ms(result.skyslots, 'server_cpu')} / "
+            f"{median_ms(result.reference, 'server_cpu')} |"
         )
     lines += ["", "Fan-out per round (ms), SkySlots / reference:", ""]
     for result in results:
@@ -478,7 +506,8 @@ async def main(args: argparse.Namespace) -> int:
                 print(
                     f"{count:>5} subscribers {name:9}: "
                     + "  ".join(
-                        f"{ms(r.seconds)} (from 201 {ms(r.from_201)}, request {ms(r.from_request)})"
+                        f"{ms(r.seconds)} (201 {ms(r.from_201)}, request {ms(r.from_request)}, "
+                        f"cpu {ms(r.server_cpu)})"
                         for r in rounds
                     )
                 )

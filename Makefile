@@ -13,6 +13,10 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/booking_rush.py
+	$(BIN)/python bench/fanout.py
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

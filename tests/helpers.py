@@ -29,7 +29,9 @@ async def make_account(
     """A user with a password, signed in through POST /api/auth/token."""
     user = await db.transaction(
         user_create,
-        data=UserCreate(email=email, name=email.split("@")[0].title(), role=role, password=PASSWORD),
+        data=UserCreate(
+            email=email, name=email.split("@")[0].title(), role=role, password=PASSWORD
+        ),
     )
     response = await client.post("/api/auth/token", data={"username": email, "password": PASSWORD})
     assert response.status_code == 200, response.text
@@ -60,13 +62,18 @@ def event_body(**overrides: Any) -> dict[str, Any]:
 async def make_event(
     client: httpx.AsyncClient, organizer: Account, **overrides: Any
 ) -> dict[str, Any]:
-    response = await client.post("/api/events", json=event_body(**overrides), headers=organizer.headers)
+    response = await client.post(
+        "/api/events", json=event_body(**overrides), headers=organizer.headers
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 async def make_slots(
-    client: httpx.AsyncClient, organizer: Account, event: dict[str, Any], bodies: list[dict[str, Any]]
+    client: httpx.AsyncClient,
+    organizer: Account,
+    event: dict[str, Any],
+    bodies: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     response = await client.post(
         f"/api/events/{event['id']}/slots/bulk", json=bodies, headers=organizer.headers

@@ -166,6 +166,7 @@ def test_configuration_errors_are_one_line(data_dir: Path) -> None:
         ({"SKYSLOTS_DATABASE_URL": "mysql://db/skyslots"}, "database_url"),
         ({"SKYSLOTS_DATABASE_URL": "postgresql+asyncpg://127.0.0.1:1/none"}, ""),
         ({"SKYSLOTS_ACCESS_TOKEN_MINUTES": "soon"}, "access_token_minutes"),
+        ({"SKYSLOTS_LOG_LEVEL": "chatty"}, "log_level"),
     ]
     for env, fragment in cases:
         assert_one_line_error(run(data_dir, "migrate", **env), fragment)

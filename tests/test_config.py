@@ -82,3 +82,9 @@ def test_development_replaces_a_placeholder_secret(tmp_path: Path) -> None:
 def test_only_async_postgres_and_sqlite_urls_are_accepted(url: str) -> None:
     with pytest.raises(ValidationError, match="postgresql\\+asyncpg://"):
         Settings(database_url=url)
+
+
+def test_log_level_is_checked() -> None:
+    assert Settings(log_level="debug").log_level == "DEBUG"
+    with pytest.raises(ValidationError, match="log_level"):
+        Settings(log_level="chatty")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,13 @@ class Settings(BaseSettings):
                 "use postgresql+asyncpg://host/db or sqlite+aiosqlite:///path/to/file.db"
             )
         return url
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, level: str) -> str:
+        if level.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level.upper()
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skyslots.db import Database
 from skyslots.models import Role
@@ -463,6 +464,21 @@ async def test_a_signed_in_claim_is_audited_as_that_user(
     assert (entry["user_id"], entry["actor"]) == (member.id, f"user:{member.id} {member.email}")
 
 
+async def wait_until_blocked(
+    db: Database, holder: AsyncConnection, task: asyncio.Task[Any]
+) -> None:
+    """PostgreSQL: return once some session waits for a lock `holder` has (or `task` ended)."""
+    pid = (await holder.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+    async with db.engine.connect() as watcher:
+        for _ in range(1_000):
+            waiting = await watcher.exec_driver_sql(
+                f"SELECT count(*) FROM pg_stat_activity WHERE {pid} = ANY(pg_blocking_pids(pid))"
+            )
+            if waiting.scalar_one() or task.done():
+                return
+            await asyncio.sleep(0.005)
+
+
 async def test_claim_racing_a_slot_deletion_is_404(
     client: httpx.AsyncClient,
     db: Database,
@@ -470,22 +486,16 @@ async def test_claim_racing_a_slot_deletion_is_404(
     event: dict[str, Any],
     slots: list[dict[str, Any]],
 ) -> None:
-    """PostgreSQL: the claim read the slot, the slot is deleted before its insert commits."""
-    if db.is_sqlite:
-        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): the claim sees the deletion")
+    """The slot is deleted while a claim for it is in flight.
+
+    On PostgreSQL the claim has read the slot and its insert waits on the deleting transaction,
+    then fails the foreign key; on SQLite the claim waits for the write lock, then finds no slot.
+    """
     async with db.engine.connect() as deleter:
         await deleter.exec_driver_sql(f"DELETE FROM slots WHERE id = {slots[0]['id']}")
-        pid = (await deleter.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
         claiming = asyncio.create_task(claim(client, slots[0]))
-        async with db.engine.connect() as watcher:
-            for _ in range(500):  # until the claim's insert waits on the deleter's lock
-                waiting = await watcher.exec_driver_sql(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    f" WHERE {pid} = ANY(pg_blocking_pids(pid))"
-                )
-                if waiting.scalar_one() or claiming.done():
-                    break
-                await asyncio.sleep(0.01)
+        if not db.is_sqlite:
+            await wait_until_blocked(db, deleter, claiming)
         await deleter.commit()
     response = await claiming
     assert response.status_code == 404, response.text

@@ -150,3 +150,17 @@ async def test_published_after_commit_and_never_after_a_rollback(
 
     assert version in await db.read(logged)
     assert version - 1 in await db.read(logged)  # the slots.added before it; none for the failure
+
+
+async def test_logged_event_updates_carry_their_version_twice(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    organizer, event, _ = await setup_event(client, db, slots=1)
+    before = (await state(client, event["id"])).json()["version"]
+    patched = await client.patch(
+        f"/api/events/{event['id']}", json={"title": "Renamed"}, headers=organizer.headers
+    )
+    assert patched.status_code == 200 and patched.json()["version"] == before + 1
+    [change] = (await state(client, event["id"], since=before)).json()["changes"]
+    assert change["type"] == "event.updated" and change["version"] == before + 1
+    assert change["event"]["version"] == before + 1 and change["event"]["title"] == "Renamed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.db import on_commit, utcnow
@@ -39,6 +39,50 @@ async def _bump(session: AsyncSession, event_id: int) -> int:
     return result.scalar_one()
 
 
+# PostgreSQL: the version bump and its log row in one statement, so the event's row lock (which
+# every claim on the event queues for) is held for this one round trip and the commit.
+_BUMP_AND_LOG = text(
+    """
+    WITH bumped AS (
+        UPDATE events SET version = version + 1 WHERE id = :event_id RETURNING version
+    )
+    INSERT INTO roster_changes (event_id, version, message, created_at)
+    SELECT :event_id, version,
+           jsonb_set(
+               jsonb_set(CAST(:message AS jsonb), '{version}', to_jsonb(version)),
+               '{event,version}', to_jsonb(version), false  -- event.updated carries it twice
+           )::json,
+           now()
+    FROM bumped
+    RETURNING version
+    """
+)
+
+
+def _stamp(message: dict[str, Any], version: int) -> None:
+    message["version"] = version
+    if isinstance(message.get("event"), dict):
+        message["event"]["version"] = version
+
+
+async def _bump_and_log(session: AsyncSession, event_id: int, message: dict[str, Any]) -> int:
+    """Take the next version (locking the event row until commit) and log its message."""
+    if session.get_bind().dialect.name == "postgresql":
+        params = {"event_id": event_id, "message": encode(message)}
+        version: int = (await session.execute(_BUMP_AND_LOG, params)).scalar_one()
+        _stamp(message, version)
+        return version
+    # SQLite: writers are serialized by BEGIN IMMEDIATE already.
+    version = await _bump(session, event_id)
+    _stamp(message, version)
+    await session.execute(
+        insert(_changes).values(
+            event_id=event_id, version=version, message=message, created_at=utcnow()
+        )
+    )
+    return version
+
+
 def _publish_after_commit(session: AsyncSession, event_id: int, message: dict[str, Any]) -> None:
     publisher: RosterPublisher | None = session.info.get(PUBLISHER_KEY)
     if publisher is None:  # the CLI and scripts run without a realtime hub
@@ -57,18 +101,11 @@ async def roster_changed(
     """Bump the event's version for `change`, record and (after commit) publish its message.
 
     Call it last in a unit of work: the UPDATE locks the event row until commit, which is what
-    keeps versions contiguous per event across processes, and the message read after it sees
-    every earlier version's commit.
+    keeps versions contiguous per event across processes. The message is read just before (see
+    `change_message` for why it is still current), so the lock covers one statement.
     """
-    version = await _bump(session, event_id)
-    message = await change_message(
-        session, event_id=event_id, version=version, change=change, data=data
-    )
-    await session.execute(
-        insert(_changes).values(
-            event_id=event_id, version=version, message=message, created_at=utcnow()
-        )
-    )
+    message = await change_message(session, event_id=event_id, change=change, data=data)
+    version = await _bump_and_log(session, event_id, message)
     if version % PRUNE_EVERY == 0 and version > KEEP_CHANGES:
         await session.execute(
             delete(_changes).where(

@@ -82,15 +82,25 @@ async def event_json(session: AsyncSession, *, event_id: int) -> dict[str, Any] 
 
 
 async def change_message(
-    session: AsyncSession, *, event_id: int, version: int, change: str, data: dict[str, Any]
+    session: AsyncSession, *, event_id: int, change: str, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """The message for roster `version`, read under the event's row lock (so it is current)."""
-    head: dict[str, Any] = {"event_id": event_id, "version": version, "change": change}
+    """The message for a roster change, with `version` still 0 (the caller fills it in).
+
+    Read before the event's row lock is taken, to keep that lock short. It is still current at
+    commit: the slot row is read FOR SHARE, so no other unit of work can change that slot (or
+    its booking, which also needs the slot) until this one commits; new slots and event fields
+    are already locked by this unit of work's own writes.
+    """
+    head: dict[str, Any] = {"event_id": event_id, "version": 0, "change": change}
     slot_id = data.get("slot_id")
     if change == "slot.removed":
         return {"type": "slot.removed", **head, "slot_id": slot_id}
     if slot_id is not None:
-        row = (await session.execute(_SLOT_ROWS.where(_slots.id == slot_id))).one_or_none()
+        statement = _SLOT_ROWS.where(_slots.id == slot_id).with_for_update(
+            read=True,
+            of=Slot.__table__,  # type: ignore[attr-defined]
+        )
+        row = (await session.execute(statement)).one_or_none()
         if row is None:  # removed in the same unit of work
             return {"type": "slot.removed", **head, "slot_id": slot_id}
         return {"type": "slot.updated", **head, "slot_id": slot_id, "slot": slot_json(row)}

@@ -391,7 +391,9 @@ async def test_patch_moving_times_so_a_slot_falls_outside_is_refused(
         headers=organizer.headers,
     )
     assert response.status_code == 200, response.text
-    assert slot["start_time"] == before["slots"][0]["start_time"]
+    after = (await client.get(f"/api/events/{event['id']}")).json()
+    assert moment(after["start_datetime"]) == start - timedelta(hours=1)
+    assert after["slots"][0]["start_time"] == slot["start_time"]
 
 
 async def test_patch_needs_the_organizer(

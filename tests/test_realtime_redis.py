@@ -60,7 +60,7 @@ async def cluster(
         "SKYSLOTS_REDIS_URL": private_redis.url,
         "SKYSLOTS_REDIS_CHANNEL_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
         "SKYSLOTS_WS_HEARTBEAT_SECONDS": "2",
-        "SKYSLOTS_WS_GAP_TIMEOUT_SECONDS": "0.3",
+        "SKYSLOTS_WS_GAP_TIMEOUT_SECONDS": "1.0",
     }
     servers = list(
         await asyncio.gather(*(asyncio.to_thread(start_server, url, env=env) for _ in range(2)))

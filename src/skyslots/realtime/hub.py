@@ -23,6 +23,7 @@ CHANGE, FINAL, PING, RESYNC, REPLY, GAP_CHECK, DROP = range(7)
 Frame = dict[str, str]
 Item = tuple[int, int, str, Frame | None]
 SLOW, SHUTDOWN, GONE = "slow", "shutdown", "gone"  # why a subscription was dropped
+FORCE = "force"  # a RESYNC that sends a snapshot even to a socket already at that version
 
 
 def control(kind: int, text: str = "", version: int = 0) -> Item:
@@ -166,7 +167,7 @@ class LocalHub:
 
     def resync_all(self) -> None:
         """Every socket gets a fresh snapshot (after a Redis outage, say)."""
-        self.broadcast(control(RESYNC))
+        self.broadcast(control(RESYNC, FORCE))
 
     async def _beat(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from skyslots.realtime.hub import (
     CHANGE,
     DROP,
     FINAL,
+    FORCE,
     GAP_CHECK,
     GONE,
     PING,
@@ -45,7 +46,6 @@ CLOSE_TOO_SLOW = 1013  # "try again later": the client was too slow; reconnectin
 CLOSE_RESTART = 1012  # the server is shutting down
 CLOSE_TOO_BIG = 1009
 MAX_CLIENT_MESSAGE = 4096
-FORCE = "force"  # a client's own resync request always gets a snapshot
 DISCONNECTED = (WebSocketDisconnect, RuntimeError, OSError)  # a client gone mid-send
 
 

@@ -36,6 +36,8 @@ class Cluster:
     b: httpx.AsyncClient
     servers: list[RunningServer]
     organizer: Account
+    database_url: str
+    env: dict[str, str]
 
     def ws(self, server: int, event_id: int) -> str:
         base = self.servers[server].base_url.replace("http://", "ws://")
@@ -77,7 +79,7 @@ async def cluster(
     token = await a.post("/api/auth/token", data={"username": email, "password": PASSWORD})
     organizer = Account(user.id, email, {"Authorization": f"Bearer {token.json()['access_token']}"})
     try:
-        yield Cluster(private_redis, a, b, servers, organizer)
+        yield Cluster(private_redis, a, b, servers, organizer, url, env)
     finally:
         await a.aclose()
         await b.aclose()
@@ -222,3 +224,25 @@ async def test_bookings_survive_a_redis_outage_and_clients_resync_after_it(
                 else next(s for s in update["slots"] if s["id"] == slots[5]["id"])
             )
             assert slot["booking"]["pilot_callsign"] == "BACK"
+
+
+async def test_serve_with_several_workers_shares_every_change(cluster: Cluster) -> None:
+    event, slots = await new_event(cluster, 1)
+    server = await asyncio.to_thread(start_server, cluster.database_url, env=cluster.env, workers=2)
+    try:
+        url = f"{server.base_url.replace('http://', 'ws://')}/ws/events/{event['id']}"
+        sockets = [await connect(url).__aenter__() for _ in range(6)]  # over both workers
+        try:
+            for ws in sockets:
+                await recv_json(ws)
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+                booked = await http.post(f"/api/slots/{slots[0]['id']}/book", json=booking_body())
+            assert booked.status_code == 201
+            for ws in sockets:  # one change, no later one to reveal a gap: it must arrive itself
+                update = await recv_until(ws, of_type("slot.updated"), within=1.0)
+                assert update["slot_id"] == slots[0]["id"]
+        finally:
+            for ws in sockets:
+                await ws.close()
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -54,6 +54,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if not args.no_migrate:
         migrate(settings.database_url)
     print(f"SkySlots on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+    if args.workers > 1 and not settings.redis_url:
+        print(
+            "skyslots: warning: live updates reach only the sockets of the worker that made the"
+            " change; set SKYSLOTS_REDIS_URL to share them between --workers",
+            file=sys.stderr,
+            flush=True,
+        )
     uvicorn.run(
         "skyslots.app:create_app",
         factory=True,

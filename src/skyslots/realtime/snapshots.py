@@ -53,13 +53,16 @@ class SnapshotLoader:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._waiting: dict[int, asyncio.Future[Snapshot | None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def get(self, event_id: int) -> Snapshot | None:
         future = self._waiting.get(event_id)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._waiting[event_id] = future
-            asyncio.create_task(self._load(event_id, future))  # noqa: RUF006 - it resolves future
+            task = asyncio.create_task(self._load(event_id, future))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await asyncio.shield(future)
 
     async def _load(self, event_id: int, future: asyncio.Future[Snapshot | None]) -> None:

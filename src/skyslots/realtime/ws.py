@@ -238,6 +238,7 @@ async def event_socket(scope: Scope, receive: Receive, send: Send) -> None:
     except DISCONNECTED:
         pass
     finally:
+        subscription.direct = None
         subscription.close()
         if reader is not None:
             reader.cancel()

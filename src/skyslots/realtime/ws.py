@@ -106,6 +106,11 @@ async def _finish(sending: Coroutine[Any, Any, None], waiting_for: Any) -> None:
             return
 
 
+def _consume_error(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # a failed send ends its socket; no "never retrieved" warning
+
+
 class _Stream:
     """One socket's writer: sends queued items, keeping versions contiguous."""
 
@@ -143,6 +148,7 @@ class _Stream:
         # The server applies back-pressure: let a task finish this send; the writer awaits it.
         self.version = version
         self.finishing = asyncio.ensure_future(_finish(sending, waiting_for))
+        self.finishing.add_done_callback(_consume_error)  # the writer may be gone by then
         return True
 
     async def run(self) -> None:

@@ -11,7 +11,6 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
 
 from skyslots.realtime.messages import RESYNC_NOTICE, is_final
 
@@ -91,20 +90,12 @@ class Subscription:
         self._hub.unsubscribe(self)
 
 
-class Broadcaster(Protocol):
-    """What the WebSocket endpoint and the roster publisher need; LocalHub and RedisHub have it."""
-
-    def subscribe(self, event_id: int) -> Subscription: ...
-
-    async def publish(self, event_id: int, message: str) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
 class LocalHub:
-    """Fans messages out to this process's subscriptions; heartbeats every socket."""
+    """Fans messages out to this process's subscriptions; heartbeats every socket.
+
+    `RedisHub` offers the same `subscribe`, `publish`, `start` and `stop`, so the endpoint and
+    the roster publisher work with either.
+    """
 
     def __init__(self, *, queue_size: int, heartbeat_seconds: float) -> None:
         self.queue_size = queue_size

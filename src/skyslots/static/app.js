@@ -155,7 +155,7 @@ class LiveRoster {
   setState(state) {
     const text = {
       connecting: "Connecting…", live: "Live", polling: "Live · polling",
-      reconnecting: "Reconnecting…",
+      reconnecting: "Reconnecting…", ended: "Not live",
     }[state];
     this.indicator.dataset.state = state;
     $(".live__text", this.indicator).textContent = text;
@@ -184,9 +184,13 @@ class LiveRoster {
         console.warn("skyslots: bad realtime message", error);
       }
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (closing) => {
       if (this.ws !== socket) return;
       this.ws = null;
+      if (closing.code === 4404) {
+        this.end(); // deleted or unpublished: nothing more will come, so stop asking
+        return;
+      }
       if (this.indicator.dataset.state !== "polling") this.setState("reconnecting");
       this.startPolling();
       const delay = Math.min(30000, 1000 * 2 ** this.retries++) * (0.5 + Math.random() / 2);
@@ -194,8 +198,14 @@ class LiveRoster {
     });
   }
 
+  end() {
+    this.ended = true;
+    this.stopPolling();
+    this.setState("ended");
+  }
+
   startPolling() {
-    if (this.pollTimer) return;
+    if (this.pollTimer || this.ended) return;
     const tick = async () => {
       await this.poll();
       if (this.pollTimer) this.pollTimer = setTimeout(tick, POLL_MS);
@@ -213,7 +223,11 @@ class LiveRoster {
       const headers = this.etag ? { "If-None-Match": this.etag } : {};
       const response = await fetch(`/api/events/${this.eventId}/state?since=${this.version}`,
         { headers, cache: "no-store" });
-      if (response.status === 404 || response.status === 405) {
+      if (response.status === 404) {
+        this.end(); // the event was deleted or unpublished
+        return;
+      }
+      if (response.status === 405) {
         await this.refreshFromApi(); // no state endpoint on this server: read the whole event
       } else if (response.status !== 304) {
         if (!response.ok) throw new Error(`state ${response.status}`);
@@ -269,6 +283,9 @@ class LiveRoster {
           if (title && message.event) title.textContent = message.event.title;
           this.refreshFragment();
         }
+        break;
+      case "event.deleted":
+        this.end();
         break;
       case "slots.added":
       case "slot.removed":

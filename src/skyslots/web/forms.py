@@ -55,6 +55,11 @@ def domain_messages(exc: ValidationFailed) -> dict[str, str]:
     return {names[-1] if names else GENERAL: _message(exc.detail)}
 
 
+def form_errors(exc: FormErrors | ValidationFailed) -> dict[str, str]:
+    """Field messages from either the form's own checks or a service's 422."""
+    return exc.errors if isinstance(exc, FormErrors) else domain_messages(exc)
+
+
 def parse(model: type[M], data: dict[str, Any]) -> M:
     """Validate form data with a request model; FormErrors with messages per field."""
     try:

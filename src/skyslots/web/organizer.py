@@ -15,7 +15,7 @@ from skyslots.events.service import event_create, event_managed, event_update, e
 from skyslots.events.stats import SlotCounts, slot_counts
 from skyslots.models import Event, EventStatus, User
 from skyslots.web.deps import CheckedForm, OrganizerPage
-from skyslots.web.forms import FormErrors, domain_messages, form_values, parse
+from skyslots.web.forms import FormErrors, form_errors, form_values, parse
 from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
@@ -104,11 +104,8 @@ async def edit_event(
     try:
         data = parse(EventUpdate, {k: v for k, v in values.items() if k != "status"})
         await db.transaction(event_update, event_id=event_id, user=user, data=data)
-    except FormErrors as exc:
-        return _event_form(request, event=event, values=values, errors=exc.errors, status=422)
-    except ValidationFailed as exc:
-        errors = domain_messages(exc)
-        return _event_form(request, event=event, values=values, errors=errors, status=422)
+    except (FormErrors, ValidationFailed) as exc:
+        return _event_form(request, event=event, values=values, errors=form_errors(exc), status=422)
     web_session(request).flash("success", "Saved.")
     return RedirectResponse(f"/organizer/events/{event_id}/edit", status_code=303)
 

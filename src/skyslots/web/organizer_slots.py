@@ -18,7 +18,7 @@ from skyslots.slots.reorder import slot_move
 from skyslots.slots.schemas import SlotCreate, SlotUpdate
 from skyslots.slots.service import slot_delete, slot_get, slot_update, slots_create
 from skyslots.web.deps import CheckedForm, OrganizerPage
-from skyslots.web.forms import FormErrors, domain_messages, expand_bulk, form_values, parse
+from skyslots.web.forms import FormErrors, expand_bulk, form_errors, form_values, parse
 from skyslots.web.grid import slot_label, slot_state
 from skyslots.web.templating import PageRoute, render, web_session
 
@@ -66,13 +66,9 @@ async def add_slot(
     try:
         item = parse(SlotCreate, data)
         await db.transaction(slots_create, event_id=event_id, user=user, items=[item])
-    except FormErrors as exc:
+    except (FormErrors, ValidationFailed) as exc:
         return await _slots_page(
-            request, db, event_id, user, status=422, single=values, errors=exc.errors
-        )
-    except ValidationFailed as exc:
-        return await _slots_page(
-            request, db, event_id, user, status=422, single=values, errors=domain_messages(exc)
+            request, db, event_id, user, status=422, single=values, errors=form_errors(exc)
         )
     web_session(request).flash("success", f"Added {item.position_name}.")
     return RedirectResponse(f"/organizer/events/{event_id}", status_code=303)
@@ -93,13 +89,9 @@ async def add_slots(
             minutes=values["minutes"],
         )
         await db.transaction(slots_create, event_id=event_id, user=user, items=items)
-    except FormErrors as exc:
+    except (FormErrors, ValidationFailed) as exc:
         return await _slots_page(
-            request, db, event_id, user, status=422, bulk=values, bulk_errors=exc.errors
-        )
-    except ValidationFailed as exc:
-        return await _slots_page(
-            request, db, event_id, user, status=422, bulk=values, bulk_errors=domain_messages(exc)
+            request, db, event_id, user, status=422, bulk=values, bulk_errors=form_errors(exc)
         )
     web_session(request).flash("success", f"Added {len(items)} slots.")
     return RedirectResponse(f"/organizer/events/{event_id}", status_code=303)

@@ -39,24 +39,51 @@ async def _bump(session: AsyncSession, event_id: int) -> int:
     return result.scalar_one()
 
 
+# The log row's message: the caller's JSON with the new version stamped in (event.updated carries
+# it twice). `{version}` is the SQL expression of the new version.
+_STAMPED_MESSAGE = """
+    jsonb_set(
+        jsonb_set(CAST(:message AS jsonb), '{{version}}', to_jsonb({version})),
+        '{{event,version}}', to_jsonb({version}), false
+    )"""
+
 # PostgreSQL: the version bump and its log row in one statement, so the event's row lock (which
 # every claim on the event queues for) is held for this one round trip and the commit.
 _BUMP_AND_LOG = text(
-    """
+    f"""
     WITH bumped AS (
         UPDATE events SET version = version + 1 WHERE id = :event_id RETURNING version
     )
     INSERT INTO roster_changes (event_id, version, message, created_at)
-    SELECT :event_id, version,
-           jsonb_set(
-               jsonb_set(CAST(:message AS jsonb), '{version}', to_jsonb(version)),
-               '{event,version}', to_jsonb(version), false  -- event.updated carries it twice
-           )::json,
-           now()
+    SELECT :event_id, version, {_STAMPED_MESSAGE.format(version="version")}::json, now()
     FROM bumped
     RETURNING version
     """
 )
+
+
+def bump_and_log_after(source: str, *, stamp_id: str | None = None) -> str:
+    """PostgreSQL CTEs `bumped` and `logged`: `_BUMP_AND_LOG` for a change written in the same
+    statement, taken only if the CTE `source` returned a row.
+
+    The statement binds :event_id and :message (the encoded message); `stamp_id` is the JSON path
+    (e.g. `{slot,booking,id}`) that receives `source.id` in the logged message. The caller selects
+    `bumped.version` and hands it to `roster_written`.
+    """
+    message = _STAMPED_MESSAGE.format(version="bumped.version")
+    if stamp_id is not None:
+        message = f"jsonb_set({message}, '{stamp_id}', to_jsonb({source}.id))"
+    return f"""
+    bumped AS (
+        UPDATE events SET version = version + 1
+        WHERE id = :event_id AND EXISTS (SELECT 1 FROM {source})
+        RETURNING version
+    ),
+    logged AS (
+        INSERT INTO roster_changes (event_id, version, message, created_at)
+        SELECT :event_id, bumped.version, {message}::json, now()
+        FROM bumped, {source}
+    )"""
 
 
 def _stamp(message: dict[str, Any], version: int) -> None:
@@ -70,7 +97,6 @@ async def _bump_and_log(session: AsyncSession, event_id: int, message: dict[str,
     if session.get_bind().dialect.name == "postgresql":
         params = {"event_id": event_id, "message": encode(message)}
         version: int = (await session.execute(_BUMP_AND_LOG, params)).scalar_one()
-        _stamp(message, version)
         return version
     # SQLite: writers are serialized by BEGIN IMMEDIATE already.
     version = await _bump(session, event_id)
@@ -95,17 +121,11 @@ def _publish_after_commit(session: AsyncSession, event_id: int, message: dict[st
     on_commit(session, publish)
 
 
-async def roster_changed(
-    session: AsyncSession, *, event_id: int, change: str, data: dict[str, Any]
-) -> int:
-    """Bump the event's version for `change`, record and (after commit) publish its message.
-
-    Call it last in a unit of work: the UPDATE locks the event row until commit, which is what
-    keeps versions contiguous per event across processes. The message is read just before (see
-    `change_message` for why it is still current), so the lock covers one statement.
-    """
-    message = await change_message(session, event_id=event_id, change=change, data=data)
-    version = await _bump_and_log(session, event_id, message)
+async def roster_written(
+    session: AsyncSession, *, event_id: int, message: dict[str, Any], version: int
+) -> None:
+    """After `message` was logged as `version`: stamp it, trim the log, publish after commit."""
+    _stamp(message, version)
     if version % PRUNE_EVERY == 0 and version > KEEP_CHANGES:
         await session.execute(
             delete(_changes).where(
@@ -113,7 +133,29 @@ async def roster_changed(
             )
         )
     _publish_after_commit(session, event_id, message)
+
+
+async def roster_record(session: AsyncSession, *, event_id: int, message: dict[str, Any]) -> int:
+    """Bump the event's version for a prebuilt `message`, log it and (after commit) publish it.
+
+    Call it last in a unit of work: the UPDATE locks the event row until commit, which is what
+    keeps versions contiguous per event across processes.
+    """
+    version = await _bump_and_log(session, event_id, message)
+    await roster_written(session, event_id=event_id, message=message, version=version)
     return version
+
+
+async def roster_changed(
+    session: AsyncSession, *, event_id: int, change: str, data: dict[str, Any]
+) -> int:
+    """Bump the event's version for `change`, record and (after commit) publish its message.
+
+    Call it last in a unit of work (see `roster_record`). The message is read just before (see
+    `change_message` for why it is still current), so the lock covers one statement.
+    """
+    message = await change_message(session, event_id=event_id, change=change, data=data)
+    return await roster_record(session, event_id=event_id, message=message)
 
 
 async def roster_deleted(session: AsyncSession, *, event_id: int) -> int:

@@ -7,7 +7,7 @@ after a snapshot that already contains it, is harmless.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -52,7 +52,11 @@ def encode(message: dict[str, Any]) -> str:
 
 def slot_json(row: Row[Any]) -> dict[str, Any]:
     """A slot row (with its claimed booking's columns) as SlotPublic JSON."""
-    values = row._mapping
+    return slot_values_json(row._mapping)
+
+
+def slot_values_json(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A slot's columns (`_SLOT_ROWS`' names; `booking_id` None when free) as SlotPublic JSON."""
     fields = {key: values[key] for key in _SLOT_KEYS}
     if values["booking_id"] is not None:
         fields["booking"] = {
@@ -63,6 +67,12 @@ def slot_json(row: Row[Any]) -> dict[str, Any]:
             "claimed_at": values["claimed_at"],
         }
     return SlotPublic.model_validate(fields).model_dump(mode="json")
+
+
+def slot_message(*, event_id: int, change: str, slot: dict[str, Any]) -> dict[str, Any]:
+    """`slot.updated` for one slot's SlotPublic JSON, with `version` still 0."""
+    head: dict[str, Any] = {"event_id": event_id, "version": 0, "change": change}
+    return {"type": "slot.updated", **head, "slot_id": slot["id"], "slot": slot}
 
 
 async def slots_json(
@@ -103,7 +113,7 @@ async def change_message(
         row = (await session.execute(statement)).one_or_none()
         if row is None:  # removed in the same unit of work
             return {"type": "slot.removed", **head, "slot_id": slot_id}
-        return {"type": "slot.updated", **head, "slot_id": slot_id, "slot": slot_json(row)}
+        return slot_message(event_id=event_id, change=change, slot=slot_json(row))
     if "slot_ids" in data:
         kind = "slots.added" if change == "slots.added" else "slots.updated"
         slots = await slots_json(session, event_id=event_id, slot_ids=data["slot_ids"])

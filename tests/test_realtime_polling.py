@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots import roster
 from skyslots.db import Database
 from skyslots.models import Event, RosterChange
+from skyslots.realtime.messages import change_message, encode
 from skyslots.roster import PUBLISHER_KEY, roster_changed
 from tests.helpers import booking_body, make_account, make_event, make_slots, pilot_slots
 
@@ -164,3 +165,37 @@ async def test_logged_event_updates_carry_their_version_twice(
     [change] = (await state(client, event["id"], since=before)).json()["changes"]
     assert change["type"] == "event.updated" and change["version"] == before + 1
     assert change["event"]["version"] == before + 1 and change["event"]["title"] == "Renamed"
+
+
+async def test_a_claims_message_is_the_slot_as_committed(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    """The claim builds its message from what it has in hand; it must equal a fresh read."""
+    organizer, event, slots = await setup_event(client, db, slots=2)
+    recorder = Recorder(db)
+    db.share_with_sessions(**{PUBLISHER_KEY: recorder})
+    booked = await client.post(f"/api/slots/{slots[1]['id']}/book", json=booking_body("baw9"))
+    assert booked.status_code == 201, booked.text
+    [(_, published, version)] = recorder.seen
+
+    async def expected(session: AsyncSession) -> dict[str, Any]:
+        data = {"slot_id": slots[1]["id"]}
+        message = await change_message(
+            session, event_id=event["id"], change="booking.claimed", data=data
+        )
+        return {**message, "version": version}
+
+    fresh = await db.transaction(expected)
+    assert published == encode(fresh)  # byte for byte, key order included
+    assert fresh["slot"]["booking"]["id"] == booked.json()["id"]
+    [logged] = (await state(client, event["id"], since=version - 1)).json()["changes"]
+    assert logged == fresh
+    [audit, *_] = (
+        await client.get(f"/api/events/{event['id']}/audit", headers=organizer.headers)
+    ).json()
+    assert audit["payload"] == {
+        "booking_id": booked.json()["id"],
+        "slot_id": slots[1]["id"],
+        "label": slots[1]["position_name"],
+        "callsign": "BAW9",
+    }

@@ -18,9 +18,7 @@ async def book_slot(
 ) -> BookingClaimed:
     """Claim a free slot, first come first served; 409 says why a claim was refused."""
     claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=user)
-    return BookingClaimed(
-        **BookingOut.model_validate(claim.booking).model_dump(), manage_token=claim.manage_token
-    )
+    return BookingClaimed.model_validate(claim)
 
 
 @router.post("/bookings/{booking_id}/release")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -13,25 +14,53 @@ from sqlalchemy.orm.attributes import set_committed_value
 from skyslots.accounts.security import manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor, audit_record
 from skyslots.bookings.schemas import BookingCreate
-from skyslots.db import utcnow
-from skyslots.errors import Conflict, Forbidden, NotFound, SkySlotsError, Unauthorized
+from skyslots.db import UTCDateTime, utcnow
+from skyslots.errors import Conflict, Forbidden, NotFound, Unauthorized
 from skyslots.events.service import can_manage, event_managed
-from skyslots.models import Booking, BookingStatus, Event, EventStatus, Slot, User
-from skyslots.roster import roster_changed
-from skyslots.slots.service import slot_label
+from skyslots.models import AuditLog, Booking, BookingStatus, Event, EventStatus, Slot, User
+from skyslots.realtime.messages import encode, slot_message, slot_values_json
+from skyslots.roster import bump_and_log_after, roster_changed, roster_record, roster_written
+from skyslots.slots.schemas import SlotOut
+from skyslots.slots.service import Labelled, slot_label
 
 
 @dataclass(frozen=True)
 class Claim:
-    booking: Booking
+    """A new booking's public fields and its manage token (shown once)."""
+
+    id: int
+    slot_id: int
+    event_id: int
+    status: str
+    pilot_callsign: str
+    pilot_name: str
+    claimed_at: datetime
     manage_token: str
+
+
+class BookingWindow(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def booking_opens_at(self) -> datetime | None: ...
+    @property
+    def booking_closes_at(self) -> datetime | None: ...
+    @property
+    def end_datetime(self) -> datetime: ...
+
+
+class LockableSlot(Labelled, Protocol):
+    @property
+    def is_locked(self) -> bool: ...
 
 
 def _zulu(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H%Mz")
 
 
-def ensure_bookable(event: Event, slot: Slot, now: datetime) -> None:
+def ensure_bookable(event: BookingWindow, slot: LockableSlot, now: datetime) -> None:
     """Refuse a claim the event's state does not allow (409 with a reason)."""
     if event.status != EventStatus.PUBLISHED:
         state = "was cancelled" if event.status == EventStatus.CANCELLED else "is not published"
@@ -64,42 +93,105 @@ async def _slot_and_event(session: AsyncSession, slot_id: int) -> tuple[Slot, Ev
     return row[0], row[1]
 
 
-async def _conflict_for(
-    session: AsyncSession,
-    *,
-    error: IntegrityError,
-    slot_id: int,
-    label: str,
-    event_id: int,
-    callsign: str,
-) -> SkySlotsError:
-    """Turn a unique-index violation into a 409 that says who holds what.
+_slots = Slot.__table__  # type: ignore[attr-defined]
+_events = Event.__table__  # type: ignore[attr-defined]
+_bookings = Booking.__table__  # type: ignore[attr-defined]
 
-    The failed transaction is rolled back first (PostgreSQL refuses further statements in it).
-    A foreign-key violation means the slot (or its event) was deleted after it was read: 404.
+# A claim's context in one Core statement: the slot's SlotOut columns (for the realtime message)
+# and the event's booking window. FOR SHARE OF slots (PostgreSQL; SQLite's writers are serialized
+# anyway): no organizer can change or delete the slot until the claim commits, so the slot
+# message built from these values is still current at commit.
+_CLAIM_CONTEXT = (
+    select(
+        *(_slots.c[key] for key in SlotOut.model_fields),
+        _events.c.title,
+        _events.c.status,
+        _events.c.booking_opens_at,
+        _events.c.booking_closes_at,
+        _events.c.end_datetime,
+    )
+    .join_from(_slots, _events, _events.c.id == _slots.c.event_id)
+    .where(_slots.c.id == bindparam("slot_id"))
+    .with_for_update(read=True, of=_slots)
+)
+
+# Who holds the slot or the callsign that made the unique indexes refuse a claim.
+_HOLDERS = (
+    select(
+        _bookings.c.slot_id,
+        _bookings.c.pilot_callsign,
+        _slots.c.position_name,
+        _slots.c.start_time,
+        _slots.c.end_time,
+    )
+    .join_from(_bookings, _slots, _slots.c.id == _bookings.c.slot_id)
+    .where(
+        _bookings.c.status == BookingStatus.CLAIMED.value,
+        (_bookings.c.slot_id == bindparam("slot_id"))
+        | (
+            (_bookings.c.event_id == bindparam("event_id"))
+            & (func.lower(_bookings.c.pilot_callsign) == func.lower(bindparam("callsign")))
+        ),
+    )
+)
+
+_BOOKING_COLUMNS = (
+    "slot_id, event_id, user_id, pilot_name, pilot_callsign, email, status, claimed_at, notes,"
+    " manage_token_hash"
+)
+_BOOKING_VALUES = (
+    ":slot_id, :event_id, :user_id, :pilot_name, :pilot_callsign, :email, 'claimed', :claimed_at,"
+    " :notes, :manage_token_hash"
+)
+
+# PostgreSQL: the whole claim in one statement. The unique indexes refuse a second claim (then
+# nothing else is written); the audit row, the version bump and the roster log are written only
+# with the booking, the bump after the INSERT (the event's row lock is the last lock taken).
+_CLAIM = text(
+    f"""
+    WITH booking AS (
+        INSERT INTO bookings ({_BOOKING_COLUMNS}) VALUES ({_BOOKING_VALUES})
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    ),
+    audit AS (
+        INSERT INTO audit_logs (event_id, user_id, actor, action_type, payload, created_at)
+        SELECT :event_id, :user_id, :actor, 'booking.claimed',
+               jsonb_set(CAST(:payload AS jsonb), '{{booking_id}}', to_jsonb(booking.id))::json,
+               :claimed_at
+        FROM booking
+    ),
+    {bump_and_log_after("booking", stamp_id="{slot,booking,id}")}
+    SELECT booking.id, bumped.version FROM booking, bumped
     """
-    await session.rollback()
-    reason = str(error.orig).lower()
-    if "foreign key" in reason:
-        return NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
-    if "callsign" in reason:
-        held = await session.execute(
-            select(Slot)
-            .join(Booking, Booking.slot_id == Slot.id)
-            .where(Booking.event_id == event_id, Booking.status == BookingStatus.CLAIMED)
-            .where(Booking.pilot_callsign == callsign)
-        )
-        other = held.scalars().first()
-        where = f" ({slot_label(other)})" if other else ""
+).bindparams(
+    bindparam("claimed_at", type_=UTCDateTime()),
+)
+
+_INSERT_BOOKING = text(
+    f"INSERT INTO bookings ({_BOOKING_COLUMNS}) VALUES ({_BOOKING_VALUES})"
+    " ON CONFLICT DO NOTHING RETURNING id"
+).bindparams(bindparam("claimed_at", type_=UTCDateTime()))
+
+
+async def _refusal(
+    session: AsyncSession, *, slot_id: int, label: str, event_id: int, callsign: str
+) -> Conflict:
+    """The 409 for a claim the unique indexes refused, naming who holds the slot or callsign.
+
+    Run in the claim's own transaction, in a new statement: under READ COMMITTED it sees the
+    committed claim that won (ON CONFLICT DO NOTHING waited for it).
+    """
+    params = {"slot_id": slot_id, "event_id": event_id, "callsign": callsign}
+    holders = (await session.execute(_HOLDERS, params)).all()
+    holder = next((h.pilot_callsign for h in holders if h.slot_id == slot_id), None)
+    other = next((h for h in holders if h.slot_id != slot_id), None)
+    if holder is None and other is not None:
         return Conflict(
-            f"{callsign} already holds a slot in this event{where}; one booking per callsign.",
+            f"{callsign} already holds a slot in this event ({slot_label(other)});"
+            " one booking per callsign.",
             code="callsign_taken",
         )
-    holder = await session.scalar(
-        select(Booking.pilot_callsign).where(
-            Booking.slot_id == slot_id, Booking.status == BookingStatus.CLAIMED
-        )
-    )
     by = f" by {holder}" if holder else ""
     return Conflict(f"{label} was just claimed{by}.", code="slot_taken")
 
@@ -108,51 +200,75 @@ async def booking_claim(
     session: AsyncSession, *, slot_id: int, data: BookingCreate, user: User | None = None
 ) -> Claim:
     """Claim a free slot; the partial unique indexes, not a prior check, refuse a second claim."""
-    slot, event = await _slot_and_event(session, slot_id)
-    ensure_bookable(event, slot, utcnow())
-    label, event_id = slot_label(slot), event.id
+    connection = await session.connection()
+    context = (await connection.execute(_CLAIM_CONTEXT, {"slot_id": slot_id})).one_or_none()
+    if context is None:
+        raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
+    claimed_at = utcnow()
+    ensure_bookable(context, context, claimed_at)
+    label, event_id, callsign = slot_label(context), context.event_id, data.pilot_callsign
+    actor = Actor.of_user(user) if user else Actor.booker(callsign)
     token, token_hash = new_manage_token()
-    booking = Booking(
-        slot_id=slot.id,
-        event_id=event.id,
-        user_id=user.id if user else None,
-        pilot_name=data.pilot_name,
-        pilot_callsign=data.pilot_callsign,
-        email=data.email.lower() if data.email else None,
-        notes=data.notes,
-        manage_token_hash=token_hash,
+    params: dict[str, Any] = {
+        "slot_id": slot_id,
+        "event_id": event_id,
+        "user_id": user.id if user else None,
+        "pilot_name": data.pilot_name,
+        "pilot_callsign": callsign,
+        "email": data.email.lower() if data.email else None,
+        "notes": data.notes,
+        "manage_token_hash": token_hash,
+        "claimed_at": claimed_at,
+    }
+    booked = {"pilot_callsign": callsign, "pilot_name": data.pilot_name}
+    slot = slot_values_json(
+        {**context._mapping, "booking_id": 0, "booking_status": "claimed", "claimed_at": claimed_at}
+        | booked
     )
-    session.add(booking)
+    message = slot_message(event_id=event_id, change="booking.claimed", slot=slot)
+    payload = {"booking_id": 0, "slot_id": slot_id, "label": label, "callsign": callsign}
     try:
-        await session.flush()
+        if connection.dialect.name == "postgresql":
+            params |= {"actor": actor.label, "payload": encode(payload), "message": encode(message)}
+            row = (await connection.execute(_CLAIM, params)).one_or_none()
+            booking_id, version = (row[0], row[1]) if row else (None, 0)
+        else:  # SQLite: no data-modifying CTEs; its writers are serialized by BEGIN IMMEDIATE
+            booking_id = (await connection.execute(_INSERT_BOOKING, params)).scalar_one_or_none()
     except IntegrityError as error:
-        raise await _conflict_for(
-            session,
-            error=error,
-            slot_id=slot_id,
-            label=label,
-            event_id=event_id,
-            callsign=data.pilot_callsign,
-        ) from error
-    audit_record(
-        session,
-        actor=Actor.of_user(user) if user else Actor.booker(data.pilot_callsign),
-        action="booking.claimed",
-        event_id=event.id,
-        payload={
-            "booking_id": booking.id,
-            "slot_id": slot.id,
-            "label": slot_label(slot),
-            "callsign": booking.pilot_callsign,
-        },
+        if "foreign key" not in str(error.orig).lower():
+            raise
+        # The slot was deleted after it was read (its FOR SHARE lock makes that unlikely).
+        raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found") from error
+    if booking_id is None:
+        raise await _refusal(
+            session, slot_id=slot_id, label=label, event_id=event_id, callsign=callsign
+        )
+    slot["booking"]["id"] = payload["booking_id"] = booking_id
+    if connection.dialect.name == "postgresql":
+        await roster_written(session, event_id=event_id, message=message, version=version)
+    else:
+        await connection.execute(
+            insert(AuditLog),
+            {
+                "event_id": event_id,
+                "user_id": actor.user_id,
+                "actor": actor.label,
+                "action_type": "booking.claimed",
+                "payload": payload,
+                "created_at": claimed_at,
+            },
+        )
+        await roster_record(session, event_id=event_id, message=message)
+    return Claim(
+        id=booking_id,
+        slot_id=slot_id,
+        event_id=event_id,
+        status=BookingStatus.CLAIMED.value,
+        pilot_callsign=callsign,
+        pilot_name=data.pilot_name,
+        claimed_at=claimed_at,
+        manage_token=token,
     )
-    # Everything else is written before roster_changed takes the event's row lock: claims of the
-    # whole event queue on that lock, so it is held only for its own statements and the commit.
-    await session.flush()
-    await roster_changed(
-        session, event_id=event.id, change="booking.claimed", data={"slot_id": slot.id}
-    )
-    return Claim(booking=booking, manage_token=token)
 
 
 async def booking_release(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,18 @@ def _zulu(moment: datetime) -> str:
     return moment.strftime("%H%Mz")
 
 
-def slot_label(slot: Slot) -> str:
+class Labelled(Protocol):
+    """What a slot's label is made of (a Slot, a SlotOut, or a row of those columns)."""
+
+    @property
+    def position_name(self) -> str: ...
+    @property
+    def start_time(self) -> datetime | None: ...
+    @property
+    def end_time(self) -> datetime | None: ...
+
+
+def slot_label(slot: Labelled) -> str:
     """How people name a slot: `EGLL_TWR 1800-2000z`."""
     if slot.start_time and slot.end_time:
         return f"{slot.position_name} {_zulu(slot.start_time)}-{_zulu(slot.end_time)}"

@@ -135,5 +135,5 @@ async def book_form(
             request, db, event_id, viewer, status=409, claim=slot_id, values=values,
             conflict=exc.detail,
         )  # fmt: skip
-    booked = {"booking": claim.booking, "token": claim.manage_token}
+    booked = {"booking": claim, "token": claim.manage_token}
     return await _event_page(request, db, event_id, viewer, booked=booked)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,12 @@ AUDITED_FIELDS = (
 )
 
 
-def can_manage(event: Event, user: User | None) -> bool:
+class Organized(Protocol):
+    @property
+    def organizer_id(self) -> int: ...
+
+
+def can_manage(event: Organized, user: User | None) -> bool:
     return user is not None and (user.role == Role.ADMIN or user.id == event.organizer_id)
 
 

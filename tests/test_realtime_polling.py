@@ -199,3 +199,30 @@ async def test_a_claims_message_is_the_slot_as_committed(
         "label": slots[1]["position_name"],
         "callsign": "BAW9",
     }
+
+
+async def test_a_releases_message_is_the_slot_as_committed(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    _, event, slots = await setup_event(client, db, slots=1)
+    booked = await client.post(f"/api/slots/{slots[0]['id']}/book", json=booking_body("baw9"))
+    recorder = Recorder(db)
+    db.share_with_sessions(**{PUBLISHER_KEY: recorder})
+    released = await client.post(
+        f"/api/bookings/{booked.json()['id']}/release",
+        headers={"X-Manage-Token": booked.json()["manage_token"]},
+    )
+    assert released.status_code == 200, released.text
+    [(_, published, version)] = recorder.seen
+
+    async def expected(session: AsyncSession) -> dict[str, Any]:
+        data = {"slot_id": slots[0]["id"]}
+        message = await change_message(
+            session, event_id=event["id"], change="booking.released", data=data
+        )
+        return {**message, "version": version}
+
+    fresh = await db.transaction(expected)
+    assert published == encode(fresh) and fresh["slot"]["booking"] is None
+    [logged] = (await state(client, event["id"], since=version - 1)).json()["changes"]
+    assert logged == fresh

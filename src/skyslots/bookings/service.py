@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from skyslots.accounts.security import manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor
@@ -163,7 +163,7 @@ _INSERT_BOOKING = text(
 
 
 async def _refusal(
-    session: AsyncSession, *, slot_id: int, label: str, event_id: int, callsign: str
+    connection: AsyncConnection, *, slot_id: int, label: str, event_id: int, callsign: str
 ) -> Conflict:
     """The 409 for a claim the unique indexes refused, naming who holds the slot or callsign.
 
@@ -171,7 +171,7 @@ async def _refusal(
     committed claim that won (ON CONFLICT DO NOTHING waited for it).
     """
     params = {"slot_id": slot_id, "event_id": event_id, "callsign": callsign}
-    holders = (await session.execute(_HOLDERS, params)).all()
+    holders = (await connection.execute(_HOLDERS, params)).all()
     holder = next((h.pilot_callsign for h in holders if h.slot_id == slot_id), None)
     other = next((h for h in holders if h.slot_id != slot_id), None)
     if holder is None and other is not None:
@@ -229,7 +229,7 @@ async def booking_claim(
         raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found") from error
     if booking_id is None:
         raise await _refusal(
-            session, slot_id=slot_id, label=label, event_id=event_id, callsign=callsign
+            connection, slot_id=slot_id, label=label, event_id=event_id, callsign=callsign
         )
     slot["booking"]["id"] = payload["booking_id"] = booking_id
     if connection.dialect.name == "postgresql":

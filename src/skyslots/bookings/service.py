@@ -85,10 +85,12 @@ _slots = Slot.__table__  # type: ignore[attr-defined]
 _events = Event.__table__  # type: ignore[attr-defined]
 _bookings = Booking.__table__  # type: ignore[attr-defined]
 
-# A claim's context in one Core statement: the slot's SlotOut columns (for the realtime message)
-# and the event's booking window. FOR SHARE OF slots (PostgreSQL; SQLite's writers are serialized
-# anyway): no organizer can change or delete the slot until the claim commits, so the slot
-# message built from these values is still current at commit.
+# A claim's context in one Core statement: the slot's SlotOut columns (for the realtime message),
+# the event's booking window, and who holds the slot (a refusal needs no more round trips).
+# FOR SHARE OF slots (PostgreSQL; SQLite's writers are serialized anyway): no organizer can change
+# or delete the slot until the claim commits, so the slot message built from these values is
+# still current at commit.
+_holder = _bookings.alias("holder")
 _CLAIM_CONTEXT = (
     select(
         *(_slots.c[key] for key in SlotOut.model_fields),
@@ -97,8 +99,13 @@ _CLAIM_CONTEXT = (
         _events.c.booking_opens_at,
         _events.c.booking_closes_at,
         _events.c.end_datetime,
+        _holder.c.pilot_callsign.label("holder"),
     )
     .join_from(_slots, _events, _events.c.id == _slots.c.event_id)
+    .outerjoin(
+        _holder,
+        (_holder.c.slot_id == _slots.c.id) & (_holder.c.status == BookingStatus.CLAIMED.value),
+    )
     .where(_slots.c.id == bindparam("slot_id"))
     .with_for_update(read=True, of=_slots)
 )
@@ -180,6 +187,10 @@ async def _refusal(
             " one booking per callsign.",
             code="callsign_taken",
         )
+    return _slot_taken(label, holder)
+
+
+def _slot_taken(label: str, holder: str | None) -> Conflict:
     by = f" by {holder}" if holder else ""
     return Conflict(f"{label} was just claimed{by}.", code="slot_taken")
 
@@ -195,6 +206,10 @@ async def booking_claim(
     claimed_at = utcnow()
     ensure_bookable(context, context, claimed_at)
     label, event_id, callsign = slot_label(context), context.event_id, data.pilot_callsign
+    if context.holder is not None:
+        # Already claimed when read: refused at once. A free slot is no promise; the unique
+        # indexes decide below.
+        raise _slot_taken(label, context.holder)
     actor = Actor.of_user(user) if user else Actor.booker(callsign)
     token, token_hash = new_manage_token()
     params: dict[str, Any] = {

@@ -198,7 +198,7 @@ def _slot_taken(label: str, holder: str | None) -> Conflict:
 async def booking_claim(
     session: AsyncSession, *, slot_id: int, data: BookingCreate, user: User | None = None
 ) -> Claim:
-    """Claim a free slot; the partial unique indexes, not a prior check, refuse a second claim."""
+    """Claim a free slot; the partial unique indexes, not a prior check, guard every insert."""
     connection = await session.connection()
     context = (await connection.execute(_CLAIM_CONTEXT, {"slot_id": slot_id})).one_or_none()
     if context is None:

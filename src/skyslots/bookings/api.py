@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 
 from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
+from skyslots.bookings.release import booking_release
 from skyslots.bookings.schemas import BookingClaimed, BookingCreate, BookingOut, BookingPrivate
-from skyslots.bookings.service import booking_claim, booking_release, bookings_of_event
+from skyslots.bookings.service import booking_claim, bookings_of_event
 from skyslots.validation import RowId
 
 router = APIRouter(prefix="/api", tags=["bookings"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.bookings.manage import booking_for_token
-from skyslots.bookings.service import booking_release
+from skyslots.bookings.release import booking_release
 from skyslots.errors import Conflict
 from skyslots.web.deps import CheckedForm
 from skyslots.web.forms import form_values

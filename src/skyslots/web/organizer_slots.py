@@ -9,7 +9,8 @@ from fastapi.responses import RedirectResponse
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.audit.service import audit_list
-from skyslots.bookings.service import booking_release, bookings_of_event
+from skyslots.bookings.release import booking_release
+from skyslots.bookings.service import bookings_of_event
 from skyslots.errors import Conflict, ValidationFailed
 from skyslots.events.detail import event_detail
 from skyslots.events.service import event_managed

@@ -62,13 +62,14 @@ _BUMP_AND_LOG = text(
 )
 
 
-def bump_and_log_after(source: str, *, stamp_id: str | None = None) -> str:
+def bump_and_log_after(source: str, *, stamp_id: str | None = None, only_if: str = "TRUE") -> str:
     """PostgreSQL CTEs `bumped` and `logged`: `_BUMP_AND_LOG` for a change written in the same
     statement, taken only if the CTE `source` returned a row.
 
     The statement binds :event_id and :message (the encoded message); `stamp_id` is the JSON path
     (e.g. `{slot,booking,id}`) that receives `source.id` in the logged message. The caller selects
-    `bumped.version` and hands it to `roster_written`.
+    `bumped.version` and hands it to `roster_written`. `only_if` is a further condition on the
+    event row, checked once its lock is held (after any concurrent change to it has committed).
     """
     message = _STAMPED_MESSAGE.format(version="bumped.version")
     if stamp_id is not None:
@@ -76,7 +77,7 @@ def bump_and_log_after(source: str, *, stamp_id: str | None = None) -> str:
     return f"""
     bumped AS (
         UPDATE events SET version = version + 1
-        WHERE id = :event_id AND EXISTS (SELECT 1 FROM {source})
+        WHERE id = :event_id AND ({only_if}) AND EXISTS (SELECT 1 FROM {source})
         RETURNING version
     ),
     logged AS (

@@ -156,8 +156,8 @@ _CLAIM = text(
                :claimed_at
         FROM booking
     ),
-    {bump_and_log_after("booking", stamp_id="{slot,booking,id}")}
-    SELECT booking.id, bumped.version FROM booking, bumped
+    {bump_and_log_after("booking", stamp_id="{slot,booking,id}", only_if="status = 'published'")}
+    SELECT booking.id, bumped.version FROM booking LEFT JOIN bumped ON TRUE
     """
 ).bindparams(
     bindparam("claimed_at", type_=UTCDateTime()),
@@ -234,7 +234,7 @@ async def booking_claim(
         if connection.dialect.name == "postgresql":
             params |= {"actor": actor.label, "payload": encode(payload), "message": encode(message)}
             row = (await connection.execute(_CLAIM, params)).one_or_none()
-            booking_id, version = (row[0], row[1]) if row else (None, 0)
+            booking_id, version = (row[0], row[1]) if row else (None, None)
         else:  # SQLite: no data-modifying CTEs; its writers are serialized by BEGIN IMMEDIATE
             booking_id = (await connection.execute(_INSERT_BOOKING, params)).scalar_one_or_none()
     except IntegrityError as error:
@@ -245,6 +245,13 @@ async def booking_claim(
     if booking_id is None:
         raise await _refusal(
             connection, slot_id=slot_id, label=label, event_id=event_id, callsign=callsign
+        )
+    if connection.dialect.name == "postgresql" and version is None:
+        # The event was cancelled or unpublished while this claim queued for its row lock; the
+        # booking and audit rows written above go with the rollback.
+        raise Conflict(
+            f"{context.title} is no longer published; it takes no bookings.",
+            code="event_not_published",
         )
     slot["booking"]["id"] = payload["booking_id"] = booking_id
     if connection.dialect.name == "postgresql":

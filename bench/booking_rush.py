@@ -32,24 +32,28 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+from common import (  # first: it puts the checkout's src/ and root on sys.path
+    DOCS,
+    ROOT,
+    Seed,
+    create_database,
+    database_url,
+    drop_database,
+    dsn,
+    process_stat,
+    seed_event,
+    stat_cpu_seconds,
+    write_section,
+)
 
-from tests.servers import RunningServer, free_port, start_command, start_server  # noqa: E402
+# isort: split
+from tests.servers import RunningServer, free_port, start_command, start_server
 
-from skyslots.accounts.schemas import UserCreate  # noqa: E402
-from skyslots.accounts.service import user_create  # noqa: E402
-from skyslots.config import Settings  # noqa: E402
-from skyslots.db import Database  # noqa: E402
-from skyslots.events.schemas import EventCreate  # noqa: E402
-from skyslots.events.service import event_create  # noqa: E402
-from skyslots.migrate import migrate  # noqa: E402
-from skyslots.models import EventStatus, Role  # noqa: E402
-from skyslots.slots.schemas import SlotCreate  # noqa: E402
-from skyslots.slots.service import slots_create  # noqa: E402
+from skyslots.accounts.schemas import UserCreate
+from skyslots.events.schemas import EventCreate
+from skyslots.migrate import migrate
+from skyslots.models import EventStatus, Role
 
-POSTGRES = os.environ.get("SKYSLOTS_TEST_POSTGRES", "postgres@127.0.0.1:5432")
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Booking rush"
 TARGET = 0.60
 
@@ -202,33 +206,25 @@ async def rush(base_url: str, plan: Sequence[Attempt], concurrency: int) -> RunR
 
 # --- CPU accounting from /proc (Linux) -----------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
 
 def _process_stats() -> list[tuple[str, list[str]]]:
     stats = []
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if pid.isdigit():
             with contextlib.suppress(OSError):
-                raw = Path(f"/proc/{pid}/stat").read_text()
-                name, _, rest = raw.partition("(")[2].rpartition(")")
-                stats.append((name, rest.split()))
+                stats.append(process_stat(pid))
     return stats
 
 
 def group_cpu_seconds(process_group: int) -> float:
     """User + system CPU of every process in `process_group` (a server and its workers)."""
-    return sum(
-        (int(f[11]) + int(f[12])) / CLOCK_TICKS
-        for _, f in _process_stats()
-        if int(f[2]) == process_group
-    )
+    return sum(stat_cpu_seconds(f) for _, f in _process_stats() if int(f[2]) == process_group)
 
 
 def postgres_cpu_seconds() -> float:
     """CPU of all local PostgreSQL processes, including their exited children."""
     return sum(
-        sum(int(x) for x in f[11:15]) / CLOCK_TICKS
+        stat_cpu_seconds(f, children=True)
         for name, f in _process_stats()
         if name.startswith("postgres")
     )
@@ -237,75 +233,33 @@ def postgres_cpu_seconds() -> float:
 # --- databases ---------------------------------------------------------------------------------
 
 
-def dsn(name: str) -> str:
-    return f"postgresql://{POSTGRES}/{name}"
-
-
-async def admin(sql: str) -> None:
-    connection = await asyncpg.connect(dsn("postgres"))
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@dataclass(frozen=True)
-class Seed:
-    event_id: int
-    slot_ids: list[int]
-
-
 async def build_template(name: str, slots: int, work_dir: Path) -> Seed:
     """A migrated database with one published, bookable event of `slots` pilot slots."""
-    await admin(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+asyncpg://{POSTGRES}/{name}"
+    await create_database(name)
+    url = database_url(name)
     await asyncio.to_thread(migrate, url)
-    database = Database(Settings(database_url=url, data_dir=work_dir, secret_key="x" * 32))
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
-
-    async def seed(session: object) -> Seed:
-        organizer = await user_create(
-            session,  # type: ignore[arg-type]
-            data=UserCreate(
-                email="rush@example.com", name="Rush", role=Role.ORGANIZER, password="x" * 12
-            ),
-        )
-        event = await event_create(
-            session,  # type: ignore[arg-type]
-            organizer=organizer,
-            data=EventCreate(
-                title="Booking rush",
-                start_datetime=start,
-                end_datetime=start + timedelta(hours=6),
-                airport_icao="EGLL",
-                status=EventStatus.PUBLISHED,
-            ),
-        )
-        created = await slots_create(
-            session,  # type: ignore[arg-type]
-            event_id=event.id,
-            user=organizer,
-            items=[
-                SlotCreate(position_name=f"EGLL-KJFK {i:05d}", position_type="PILOT")
-                for i in range(slots)
-            ],
-        )
-        return Seed(event_id=event.id, slot_ids=[s.id for s in created])
-
-    try:
-        return await database.transaction(seed)
-    finally:
-        await database.dispose()
+    return await seed_event(
+        url,
+        data_dir=work_dir,
+        organizer=UserCreate(
+            email="rush@example.com", name="Rush", role=Role.ORGANIZER, password="x" * 12
+        ),
+        event=EventCreate(
+            title="Booking rush",
+            start_datetime=start,
+            end_datetime=start + timedelta(hours=6),
+            airport_icao="EGLL",
+            status=EventStatus.PUBLISHED,
+        ),
+        slot_names=[f"EGLL-KJFK {i:05d}" for i in range(slots)],
+    )
 
 
 async def copy_database(template: str) -> str:
     name = f"bench_rush_{uuid.uuid4().hex[:10]}"
-    await admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    await create_database(name, template=template)
     return name
-
-
-async def drop_database(name: str) -> None:
-    await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def check_rows(name: str, result: RunResult, *, earlier_claims: int) -> None:
@@ -378,9 +332,7 @@ def start_real(config: Config) -> ServerStarter:
             "SKYSLOTS_DB_POOL_SIZE": str(config.pool_size),
             "SKYSLOTS_DB_MAX_OVERFLOW": str(config.max_overflow),
         }
-        return start_server(
-            f"postgresql+asyncpg://{POSTGRES}/{database}", env=env, workers=config.workers
-        )
+        return start_server(database_url(database), env=env, workers=config.workers)
 
     return start
 
@@ -546,20 +498,6 @@ def len_warmup(config: Config) -> int:
     return config.warmup
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) the Booking rush section of docs/benchmarks.md, keeping the rest."""
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = current.find(SECTION)
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        following = current.find("\n## ", start + len(SECTION))
-        rest = current[following + 1 :] if following != -1 else ""
-        updated = current[:start] + text + ("\n" + rest if rest else "")
-    DOCS.write_text(updated.rstrip("\n") + "\n")
-
-
 async def main(args: argparse.Namespace) -> int:
     config = Config(
         workers=args.workers,
@@ -602,7 +540,7 @@ async def main(args: argparse.Namespace) -> int:
     print("errors: none" if clean else "errors: SEE ABOVE (5xx, transport errors or bad rows)")
     if args.write_docs:
         section = render_section(config, args.rounds, args.slots, results, await postgres_version())
-        write_section(section)
+        write_section(SECTION, section)
         print(f"wrote the '{SECTION[3:]}' section of {DOCS.relative_to(ROOT)}")
     return 0 if clean and ratio >= TARGET else 1
 

@@ -34,29 +34,29 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
-import asyncpg
 import httpx
 from redis.asyncio import Redis
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+from common import (  # first: it puts the checkout's src/ and root on sys.path
+    ROOT,
+    create_database,
+    database_url,
+    drop_database,
+    process_stat,
+    seed_event,
+    stat_cpu_seconds,
+    write_section,
+)
 
-from tests.realtime_redis import PrivateRedis  # noqa: E402
-from tests.servers import RunningServer, free_port, start_command, start_server  # noqa: E402
+# isort: split
+from tests.realtime_redis import PrivateRedis
+from tests.servers import RunningServer, free_port, start_command, start_server
 
-from skyslots.accounts.schemas import UserCreate  # noqa: E402
-from skyslots.accounts.service import user_create  # noqa: E402
-from skyslots.config import Settings  # noqa: E402
-from skyslots.db import Database  # noqa: E402
-from skyslots.events.schemas import EventCreate  # noqa: E402
-from skyslots.events.service import event_create  # noqa: E402
-from skyslots.migrate import migrate  # noqa: E402
-from skyslots.models import EventStatus, Role  # noqa: E402
-from skyslots.slots.schemas import SlotCreate  # noqa: E402
-from skyslots.slots.service import slots_create  # noqa: E402
+from skyslots.accounts.schemas import UserCreate
+from skyslots.events.schemas import EventCreate
+from skyslots.migrate import migrate
+from skyslots.models import EventStatus, Role
 
-POSTGRES = os.environ.get("SKYSLOTS_TEST_POSTGRES", "postgres@127.0.0.1:5432")
-DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Realtime fan-out"
 TARGET = 1.5
 SLOTS = 40
@@ -173,8 +173,7 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     total = 0.0
     try:
         for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += stat_cpu_seconds(process_stat(pid)[1])
     except (OSError, ValueError):
         return float("nan")
     return total
@@ -245,54 +244,23 @@ async def timed_round(
 # --- setup -----------------------------------------------------------------------------------
 
 
-async def create_database() -> str:
-    name = f"skyslots_fanout_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(f"postgresql://{POSTGRES}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return f"postgresql+asyncpg://{POSTGRES}/{name}"
-
-
-async def drop_database(url: str) -> None:
-    admin = await asyncpg.connect(f"postgresql://{POSTGRES}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def seed_event(url: str, slots: int) -> tuple[int, list[int]]:
-    settings = Settings(database_url=url, data_dir=Path(tempfile.mkdtemp()), secret_key="x" * 40)
-    database = Database(settings)
-    try:
-        organizer = await database.transaction(
-            user_create,
-            data=UserCreate(email="org@example.com", name="Org", role=Role.ORGANIZER),
-        )
-        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
-        event = await database.transaction(
-            event_create,
-            organizer=organizer,
-            data=EventCreate(
-                title="Fan-out",
-                start_datetime=start,
-                end_datetime=start + timedelta(hours=4),
-                airport_icao="EGLL",
-                status=EventStatus.PUBLISHED,
-            ),
-        )
-        items = [
-            SlotCreate(position_name=f"EGLL-KJFK {i:04d}", position_type="PILOT")
-            for i in range(slots)
-        ]
-        made = await database.transaction(
-            slots_create, event_id=event.id, user=organizer, items=items
-        )
-        return event.id, [slot.id for slot in made]
-    finally:
-        await database.dispose()
+async def seed_fanout_event(url: str, slots: int) -> tuple[int, list[int]]:
+    """One published event with `slots` pilot slots to book, one per round."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    seed = await seed_event(
+        url,
+        data_dir=Path(tempfile.mkdtemp()),
+        organizer=UserCreate(email="org@example.com", name="Org", role=Role.ORGANIZER),
+        event=EventCreate(
+            title="Fan-out",
+            start_datetime=start,
+            end_datetime=start + timedelta(hours=4),
+            airport_icao="EGLL",
+            status=EventStatus.PUBLISHED,
+        ),
+        slot_names=[f"EGLL-KJFK {i:04d}" for i in range(slots)],
+    )
+    return seed.event_id, seed.slot_ids
 
 
 def raise_fd_limit(needed: int) -> None:
@@ -472,29 +440,19 @@ def report(results: Sequence[Result], args: argparse.Namespace, payload_bytes: i
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) this benchmark's section of docs/benchmarks.md, leaving the rest alone."""
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = current.find(SECTION)
-    if start < 0:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        following = current.find("\n## ", start + len(SECTION))
-        end = len(current) if following < 0 else following + 1
-        updated = current[:start] + text + ("\n" + current[end:] if following >= 0 else "")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(updated)
-
-
 async def main(args: argparse.Namespace) -> int:
     raise_fd_limit(max(args.subscribers) * 2 + 1000)
     redis = PrivateRedis()
     await asyncio.to_thread(redis.start)
-    url = await create_database()
+    database = f"skyslots_fanout_{uuid.uuid4().hex[:8]}"
+    await create_database(database)
+    url = database_url(database)
     servers: list[RunningServer] = []
     try:
         await asyncio.to_thread(migrate, url)
-        event_id, slot_ids = await seed_event(url, SLOTS + args.rounds * len(args.subscribers))
+        event_id, slot_ids = await seed_fanout_event(
+            url, SLOTS + args.rounds * len(args.subscribers)
+        )
         env = {
             "SKYSLOTS_REDIS_URL": redis.url,
             "SKYSLOTS_WS_HEARTBEAT_SECONDS": "3600",  # no pings inside a round
@@ -531,12 +489,12 @@ async def main(args: argparse.Namespace) -> int:
             )
         text = report(results, args, payload_bytes)
         if args.write:
-            write_section(text)
+            write_section(SECTION, text)
         print("\n" + text)
     finally:
         for server in servers:
             await asyncio.to_thread(server.stop)
-        await drop_database(url)
+        await drop_database(database)
         redis.stop()
     return 0
 

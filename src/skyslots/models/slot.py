@@ -52,6 +52,13 @@ class Slot(SQLModel, table=True):
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     start_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     end_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # Structured pilot slots (all optional): the flight the slot stands for.
+    origin_icao: str | None = Field(default=None, sa_column=Column(String(4), nullable=True))
+    destination_icao: str | None = Field(default=None, sa_column=Column(String(4), nullable=True))
+    slot_time: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    aircraft_type: str | None = Field(default=None, sa_column=Column(String(4), nullable=True))
+    route: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    callsign: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
 
     @property

@@ -20,6 +20,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -55,6 +56,7 @@ from skyslots.migrate import migrate
 from skyslots.models import EventStatus, Role
 
 SECTION = "## Booking rush"
+BASELINE = "baseline"
 TARGET = 0.60
 
 
@@ -326,12 +328,16 @@ class Plans:
     measured: list[Attempt]
 
 
-def start_real(config: Config) -> ServerStarter:
+def start_real(config: Config, source: Path | None = None) -> ServerStarter:
+    """`skyslots serve` from this checkout, or from `source` (another revision's src/)."""
+
     def start(database: str) -> RunningServer:
         env = {
             "SKYSLOTS_DB_POOL_SIZE": str(config.pool_size),
             "SKYSLOTS_DB_MAX_OVERFLOW": str(config.max_overflow),
         }
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         return start_server(database_url(database), env=env, workers=config.workers)
 
     return start
@@ -396,6 +402,17 @@ async def one_run(
     return result
 
 
+def revision_source(revision: str, work_dir: Path) -> Path:
+    """The src/ folder of another git revision, to run its server against the same database."""
+    target = work_dir / f"src-{revision}"
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision, "src"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "src"
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
@@ -442,6 +459,7 @@ def render_section(
     slots: int,
     results: dict[str, list[RunResult]],
     pg_version: str,
+    baseline: str | None = None,
 ) -> str:
     real, ref = summary("skyslots", results["skyslots"]), summary("reference", results["reference"])
     ratio = real["throughput"] / ref["throughput"]
@@ -452,7 +470,17 @@ def render_section(
         + (", zero errors, zero double bookings." if clean else "; see the errors above.")
     )
     rows = []
-    for name, figures in (("SkySlots (`skyslots serve`)", real), ("reference (asyncpg)", ref)):
+    table = [("SkySlots (`skyslots serve`)", real), ("reference (asyncpg)", ref)]
+    baseline_line = ""
+    if BASELINE in results:
+        base = summary(BASELINE, results[BASELINE])
+        table.insert(1, (f"SkySlots at {baseline} (the baseline)", base))
+        baseline_line = (
+            f"\nThis checkout against the baseline ({baseline}, the same rounds): "
+            f"**{real['throughput'] / base['throughput']:.0%} of its attempts/s**, "
+            f"{real['server_cpu'] / base['server_cpu']:.0%} of its server CPU per attempt.\n"
+        )
+    for name, figures in table:
         rows.append(
             f"| {name} | {figures['throughput']:.0f} | {figures['p50']:.1f} | "
             f"{figures['p99']:.1f} | {figures['server_errors']:.0f} | "
@@ -462,9 +490,10 @@ def render_section(
     per_round = "\n".join(
         f"    {r.line()}" for pair in zip(*results.values(), strict=True) for r in pair
     )
+    extra = f" --baseline {baseline}" if baseline else ""
     return f"""{SECTION}
 
-`.venv/bin/python bench/booking_rush.py --rounds {rounds} --workers {config.workers}` \
+`.venv/bin/python bench/booking_rush.py --rounds {rounds} --workers {config.workers}{extra}` \
 ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; PostgreSQL {pg_version} on the same
 machine, default settings.)
 
@@ -483,7 +512,7 @@ inserts (booking row + audit row) in one transaction, a unique violation becomin
 {chr(10).join(rows)}
 
 Ratio SkySlots / reference: {verdict}
-
+{baseline_line}
 CPU per attempt is read from /proc: the server's processes, and every PostgreSQL process (the
 database server is shared, so other load on it shows there too). What limits SkySlots is in the
 next section.
@@ -517,7 +546,10 @@ async def main(args: argparse.Namespace) -> int:
         measured=make_plan(seed.slot_ids[: args.slots], args.attempts, seed=2),
     )
     starters = {"skyslots": start_real(config), "reference": start_reference(config)}
-    results: dict[str, list[RunResult]] = {"skyslots": [], "reference": []}
+    if args.baseline:
+        # Today's server (another revision) against the same databases: "no slower than before".
+        starters[BASELINE] = start_real(config, revision_source(args.baseline, work_dir))
+    results: dict[str, list[RunResult]] = {name: [] for name in starters}
     try:
         for round_ in range(1, args.rounds + 1):
             order = list(starters) if round_ % 2 else list(reversed(starters))
@@ -536,10 +568,20 @@ async def main(args: argparse.Namespace) -> int:
         f"{ref['throughput']:.0f}/s (p50 {ref['p50']:.1f} ms, p99 {ref['p99']:.1f} ms); "
         f"ratio {ratio:.0%} (target {TARGET:.0%})"
     )
+    if BASELINE in results:
+        base = summary(BASELINE, results[BASELINE])
+        print(
+            f"baseline {args.baseline}: {base['throughput']:.0f}/s (p50 {base['p50']:.1f} ms, "
+            f"server CPU {base['server_cpu']:.2f} ms/attempt); this checkout / baseline "
+            f"{real['throughput'] / base['throughput']:.0%}, CPU "
+            f"{real['server_cpu'] / base['server_cpu']:.0%}"
+        )
     clean = all(r.clean for rs in results.values() for r in rs)
     print("errors: none" if clean else "errors: SEE ABOVE (5xx, transport errors or bad rows)")
     if args.write_docs:
-        section = render_section(config, args.rounds, args.slots, results, await postgres_version())
+        section = render_section(
+            config, args.rounds, args.slots, results, await postgres_version(), args.baseline
+        )
         write_section(SECTION, section)
         print(f"wrote the '{SECTION[3:]}' section of {DOCS.relative_to(ROOT)}")
     return 0 if clean and ratio >= TARGET else 1
@@ -559,6 +601,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-overflow", type=int, default=4, help="DB pool overflow")
     parser.add_argument(
         "--no-write-docs", dest="write_docs", action="store_false", help="only print"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the server of git revision REV (e.g. HEAD~3) in the same rounds",
     )
     return parser.parse_args(argv)
 

@@ -65,7 +65,7 @@ async def live_stack(
         if drop_guards:
             connection = await asyncpg.connect(asyncpg_dsn(url))
             try:
-                await connection.execute("DROP INDEX uq_bookings_claimed_slot")
+                await connection.execute("DROP INDEX uq_bookings_active_slot")
                 await connection.execute("DROP INDEX uq_bookings_claimed_callsign")
             finally:
                 await connection.close()

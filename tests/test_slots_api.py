@@ -267,7 +267,7 @@ async def test_patch_refuses_bad_changes(
         assert response.status_code == 422, (case, response.text)
         assert response.json()["code"] == "validation_error", case
     [after] = (await client.get(f"/api/events/{event['id']}")).json()["slots"]
-    assert after == slot | {"booking": None}
+    assert after == slot | {"booking": None, "status": "free", "expires_at": None}
     assert await count(db, "audit_logs") == audits
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -16,12 +19,27 @@ from skyslots.db import Database
 from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
 from skyslots.health import router as health_router
+from skyslots.holds.api import router as holds_router
+from skyslots.holds.sweep import sweep_forever
 from skyslots.logs import configure_logging
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
+from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
+
+
+@asynccontextmanager
+async def periodic(job: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run a background job for the lifespan of the app (the jobs issue moves these to beat)."""
+    task = asyncio.create_task(job)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,7 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
         try:
-            async with realtime_running(settings, app.state.database) as app.state.realtime:
+            async with (
+                realtime_running(settings, app.state.database) as app.state.realtime,
+                periodic(sweep_forever(app.state.database)),
+            ):
                 yield
         finally:
             await app.state.database.dispose()
@@ -51,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         slots_router,
         bookings_router,
+        holds_router,
+        waitlist_router,
         audit_router,
         realtime_polling_router,
         realtime_ws_router,

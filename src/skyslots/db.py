@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -58,6 +59,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def json_dumps(value: Any) -> str:
+    """Compact JSON, as stored in JSON columns and sent to realtime clients."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class Retry(Exception):
+    """Raised by a unit of work that lost a race it can win on a second try (a seat number)."""
+
+
+class KeepChanges(Exception):
+    """Marks an error whose unit of work must still commit what it did before refusing.
+
+    (A claim that found an expired hold frees it and promotes the waitlist, then refuses.)
+    """
+
+
+RETRIES = 5
+
+
 def on_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run `callback` once the session's transaction has committed; never after a rollback."""
     session.info.setdefault("after_commit", []).append(callback)
@@ -74,10 +94,15 @@ def create_engine(url: str, settings: Settings, *, immediate: bool = True) -> As
         # No pool_pre_ping: on asyncpg it costs three round trips (BEGIN, ping, ROLLBACK) per
         # checkout, a quarter of a claim's. Database retries a unit of work on a disconnect instead.
         return create_async_engine(
-            url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            json_serializer=json_dumps,
         )
     engine = create_async_engine(
-        url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000}
+        url,
+        connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        json_serializer=json_dumps,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -97,6 +122,15 @@ def create_engine(url: str, settings: Settings, *, immediate: bool = True) -> As
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+async def _run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback failed")
 
 
 class Database:
@@ -131,7 +165,8 @@ class Database:
         """Run `work(session, ...)` in one transaction, commit, then run after-commit callbacks.
 
         On SQLite a "database is locked" error retries the whole unit, so it never reaches a client;
-        so does a dropped connection before the commit was sent (after it, the outcome is unknown).
+        so does a dropped connection before the commit was sent (after it, the outcome is unknown),
+        and a `Retry` raised by the work. An error that is also a `KeepChanges` commits first.
         """
         attempt = 0
         while True:
@@ -152,15 +187,19 @@ class Database:
                         log.warning("database connection lost; retrying the unit of work")
                         continue
                     raise
+                except Retry:
+                    await session.rollback()
+                    if attempt < RETRIES:
+                        continue
+                    raise
+                except KeepChanges as refusal:
+                    await session.commit()
+                    await _run_after_commit(session)
+                    raise refusal from None
                 except BaseException:
                     await session.rollback()
                     raise
-                callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-            for callback in callbacks:
-                try:
-                    await callback()
-                except Exception:
-                    log.exception("after-commit callback failed")
+            await _run_after_commit(session)
             return result
 
     async def read(

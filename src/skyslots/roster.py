@@ -1,19 +1,21 @@
-"""The event's roster version: one step per committed change, the realtime layer's clock.
-
-Each change also leaves its realtime message in `roster_changes` (the polling fallback's log) and
-hands it to the publisher in `session.info` once the transaction has committed.
+"""The roster journal: every committed change bumps its event's version (the realtime layer's
+clock), leaves its message in `roster_changes` (the polling fallback's log) and its audit row,
+and is handed to the realtime publisher once the transaction has committed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, insert, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import JSON, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from skyslots.db import on_commit, utcnow
-from skyslots.models import Event, RosterChange
-from skyslots.realtime.messages import change_message, deleted_message, encode
+from skyslots.audit.service import Actor
+from skyslots.db import UTCDateTime, on_commit, utcnow
+from skyslots.models import AuditLog, Event, EventStatus, RosterChange
+from skyslots.realtime.messages import change_message, deleted_message, encode, stamped
 
 PUBLISHER_KEY = "roster_publisher"
 # The polling log keeps the newest KEEP_CHANGES changes per event (older `since` values get a
@@ -22,6 +24,8 @@ KEEP_CHANGES = 500
 PRUNE_EVERY = 100
 
 _changes = RosterChange.__table__  # type: ignore[attr-defined]
+_events = Event.__table__  # type: ignore[attr-defined]
+_audit = AuditLog.__table__  # type: ignore[attr-defined]
 
 
 class RosterPublisher(Protocol):
@@ -29,85 +33,126 @@ class RosterPublisher(Protocol):
         """Send an encoded message to the event's subscribers; never raises."""
 
 
-async def _bump(session: AsyncSession, event_id: int) -> int:
-    result = await session.execute(
-        update(Event)
-        .where(Event.id == event_id)
-        .values(version=Event.version + 1)
-        .returning(Event.version)
-    )
-    return result.scalar_one()
+@dataclass(frozen=True)
+class AuditEntry:
+    """The audit row a roster change writes with itself."""
+
+    actor: Actor
+    action: str
+    payload: dict[str, Any]
 
 
-# The log row's message: the caller's JSON with the new version stamped in (event.updated carries
-# it twice). `{version}` is the SQL expression of the new version.
-_STAMPED_MESSAGE = """
-    jsonb_set(
-        jsonb_set(CAST(:message AS jsonb), '{{version}}', to_jsonb({version})),
-        '{{event,version}}', to_jsonb({version}), false
-    )"""
+def _bump(*, only_published: bool) -> Any:
+    statement = update(_events).where(_events.c.id == bindparam("event_id"))
+    if only_published:
+        # Checked once the row lock is held, i.e. after a concurrent cancel or unpublish committed.
+        statement = statement.where(_events.c.status == EventStatus.PUBLISHED.value)
+    return statement.values(version=_events.c.version + 1).returning(_events.c.version)
 
-# PostgreSQL: the version bump and its log row in one statement, so the event's row lock (which
-# every claim on the event queues for) is held for this one round trip and the commit.
-_BUMP_AND_LOG = text(
-    f"""
-    WITH bumped AS (
-        UPDATE events SET version = version + 1 WHERE id = :event_id RETURNING version
-    )
-    INSERT INTO roster_changes (event_id, version, message, created_at)
-    SELECT :event_id, version, {_STAMPED_MESSAGE.format(version="version")}::json, now()
-    FROM bumped
-    RETURNING version
+
+_AUDIT_VALUES = {
+    "event_id": bindparam("event_id"),
+    "user_id": bindparam("audit_user_id"),
+    "actor": bindparam("audit_actor"),
+    "action_type": bindparam("audit_action"),
+    "payload": bindparam("audit_payload", type_=JSON),
+    "created_at": bindparam("now", type_=UTCDateTime()),
+}
+
+
+def _journal_statement(*, audited: bool, only_published: bool) -> Any:
+    """PostgreSQL: the audit row, the version bump and the log row in one statement, so the event's
+    row lock (which every change of the event queues for) is held for one round trip and the commit.
     """
-)
+    bumped = _bump(only_published=only_published).cte("bumped")
+    logged = select(
+        bindparam("event_id"),
+        bumped.c.version,
+        bindparam("message", type_=JSON),
+        bindparam("now", type_=UTCDateTime()),
+    ).select_from(bumped)
+    statement = (
+        insert(_changes)
+        .from_select(["event_id", "version", "message", "created_at"], logged)
+        .returning(_changes.c.version)
+    )
+    if audited:
+        statement = statement.add_cte(insert(_audit).values(_AUDIT_VALUES).cte("audit"))
+    return statement
 
 
-def bump_and_log_after(source: str, *, stamp_id: str | None = None, only_if: str = "TRUE") -> str:
-    """PostgreSQL CTEs `bumped` and `logged`: `_BUMP_AND_LOG` for a change written in the same
-    statement, taken only if the CTE `source` returned a row.
-
-    The statement binds :event_id and :message (the encoded message); `stamp_id` is the JSON path
-    (e.g. `{slot,booking,id}`) that receives `source.id` in the logged message. The caller selects
-    `bumped.version` and hands it to `roster_written`. `only_if` is a further condition on the
-    event row, checked once its lock is held (after any concurrent change to it has committed).
-    """
-    message = _STAMPED_MESSAGE.format(version="bumped.version")
-    if stamp_id is not None:
-        message = f"jsonb_set({message}, '{stamp_id}', to_jsonb({source}.id))"
-    return f"""
-    bumped AS (
-        UPDATE events SET version = version + 1
-        WHERE id = :event_id AND ({only_if}) AND EXISTS (SELECT 1 FROM {source})
-        RETURNING version
-    ),
-    logged AS (
-        INSERT INTO roster_changes (event_id, version, message, created_at)
-        SELECT :event_id, bumped.version, {message}::json, now()
-        FROM bumped, {source}
-    )"""
+_JOURNAL = {
+    (audited, published): _journal_statement(audited=audited, only_published=published)
+    for audited in (False, True)
+    for published in (False, True)
+}
+_BUMP = {published: _bump(only_published=published) for published in (False, True)}
 
 
-def _stamp(message: dict[str, Any], version: int) -> None:
-    message["version"] = version
-    if isinstance(message.get("event"), dict):
-        message["event"]["version"] = version
-
-
-async def _bump_and_log(session: AsyncSession, event_id: int, message: dict[str, Any]) -> int:
-    """Take the next version (locking the event row until commit) and log its message."""
-    if session.get_bind().dialect.name == "postgresql":
-        params = {"event_id": event_id, "message": encode(message)}
-        version: int = (await session.execute(_BUMP_AND_LOG, params)).scalar_one()
-        return version
-    # SQLite: writers are serialized by BEGIN IMMEDIATE already.
-    version = await _bump(session, event_id)
-    _stamp(message, version)
-    await session.execute(
+async def _journal_separately(
+    connection: AsyncConnection, params: dict[str, Any], *, audited: bool, only_published: bool
+) -> int | None:
+    """Other engines (SQLite): the same rows in three statements; its writers are serialized."""
+    version = (await connection.execute(_BUMP[only_published], params)).scalar_one_or_none()
+    if version is None:
+        return None
+    if audited:
+        await connection.execute(insert(_audit).values(_AUDIT_VALUES), params)
+    await connection.execute(
         insert(_changes).values(
-            event_id=event_id, version=version, message=message, created_at=utcnow()
-        )
+            event_id=bindparam("event_id"),
+            version=version,
+            message=bindparam("message", type_=JSON),
+            created_at=bindparam("now", type_=UTCDateTime()),
+        ),
+        params,
     )
-    return version
+    return int(version)
+
+
+async def journal_change(
+    session: AsyncSession,
+    *,
+    event_id: int,
+    message: dict[str, Any],
+    audit: AuditEntry | None = None,
+    only_published: bool = False,
+    now: datetime | None = None,
+) -> int | None:
+    """Record a change: its audit row, the event's next version and the logged `message`; publish
+    the stamped message after commit. Returns the version, or None (nothing written) when
+    `only_published` and the event is no longer published.
+
+    Call it last in a unit of work: the version bump locks the event row until commit, which is
+    what keeps versions contiguous per event across processes.
+    """
+    connection = await session.connection()
+    params: dict[str, Any] = {"event_id": event_id, "message": message, "now": now or utcnow()}
+    if audit is not None:
+        params |= {
+            "audit_user_id": audit.actor.user_id,
+            "audit_actor": audit.actor.label,
+            "audit_action": audit.action,
+            "audit_payload": audit.payload,
+        }
+    audited = audit is not None
+    if connection.dialect.name == "postgresql":
+        statement = _JOURNAL[(audited, only_published)]
+        version = (await connection.execute(statement, params)).scalar_one_or_none()
+    else:
+        version = await _journal_separately(
+            connection, params, audited=audited, only_published=only_published
+        )
+    if version is None:
+        return None
+    if version % PRUNE_EVERY == 0 and version > KEEP_CHANGES:
+        await connection.execute(
+            delete(_changes).where(
+                _changes.c.event_id == event_id, _changes.c.version <= version - KEEP_CHANGES
+            )
+        )
+    _publish_after_commit(session, event_id, stamped(message, version))
+    return int(version)
 
 
 def _publish_after_commit(session: AsyncSession, event_id: int, message: dict[str, Any]) -> None:
@@ -122,45 +167,36 @@ def _publish_after_commit(session: AsyncSession, event_id: int, message: dict[st
     on_commit(session, publish)
 
 
-async def roster_written(
-    session: AsyncSession, *, event_id: int, message: dict[str, Any], version: int
-) -> None:
-    """After `message` was logged as `version`: stamp it, trim the log, publish after commit."""
-    _stamp(message, version)
-    if version % PRUNE_EVERY == 0 and version > KEEP_CHANGES:
-        await session.execute(
-            delete(_changes).where(
-                _changes.c.event_id == event_id, _changes.c.version <= version - KEEP_CHANGES
-            )
-        )
-    _publish_after_commit(session, event_id, message)
-
-
-async def roster_record(session: AsyncSession, *, event_id: int, message: dict[str, Any]) -> int:
-    """Bump the event's version for a prebuilt `message`, log it and (after commit) publish it.
-
-    Call it last in a unit of work: the UPDATE locks the event row until commit, which is what
-    keeps versions contiguous per event across processes.
-    """
-    version = await _bump_and_log(session, event_id, message)
-    await roster_written(session, event_id=event_id, message=message, version=version)
-    return version
-
-
 async def roster_changed(
-    session: AsyncSession, *, event_id: int, change: str, data: dict[str, Any]
+    session: AsyncSession,
+    *,
+    event_id: int,
+    change: str,
+    data: dict[str, Any],
+    audit: AuditEntry | None = None,
 ) -> int:
-    """Bump the event's version for `change`, record and (after commit) publish its message.
+    """Read the message for `change` (see `change_message`) and journal it; returns the version.
 
-    Call it last in a unit of work (see `roster_record`). The message is read just before (see
-    `change_message` for why it is still current), so the lock covers one statement.
+    Call it last in a unit of work (see `journal_change`).
     """
     message = await change_message(session, event_id=event_id, change=change, data=data)
-    return await roster_record(session, event_id=event_id, message=message)
+    version = await journal_change(session, event_id=event_id, message=message, audit=audit)
+    assert version is not None  # no `only_published` condition
+    return version
 
 
 async def roster_deleted(session: AsyncSession, *, event_id: int) -> int:
     """Before deleting an event: take its last version and publish `event.deleted` after commit."""
-    version = await _bump(session, event_id)
+    connection = await session.connection()
+    version = int((await connection.execute(_BUMP[False], {"event_id": event_id})).scalar_one())
     _publish_after_commit(session, event_id, deleted_message(event_id=event_id, version=version))
     return version
+
+
+__all__ = [
+    "AuditEntry",
+    "RosterPublisher",
+    "journal_change",
+    "roster_changed",
+    "roster_deleted",
+]

@@ -60,3 +60,8 @@ def hash_manage_token(token: str) -> str:
 
 def manage_token_matches(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_manage_token(token), stored_hash)
+
+
+def client_key(address: str, *, secret: str) -> str:
+    """A keyed hash standing for a client address (hold limits), so no address is stored."""
+    return hmac.new(secret.encode(), f"client:{address}".encode(), hashlib.sha256).hexdigest()[:32]

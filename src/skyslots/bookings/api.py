@@ -6,8 +6,14 @@ from fastapi import APIRouter, Header
 
 from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
 from skyslots.bookings.release import booking_release
-from skyslots.bookings.schemas import BookingClaimed, BookingCreate, BookingOut, BookingPrivate
-from skyslots.bookings.service import booking_claim, bookings_of_event
+from skyslots.bookings.schemas import (
+    BookingClaimed,
+    BookingCreate,
+    BookingOut,
+    BookingPrivate,
+    BookingRequest,
+)
+from skyslots.bookings.service import booking_assign, booking_claim, bookings_of_event
 from skyslots.validation import RowId
 
 router = APIRouter(prefix="/api", tags=["bookings"])
@@ -15,10 +21,21 @@ router = APIRouter(prefix="/api", tags=["bookings"])
 
 @router.post("/slots/{slot_id}/book", status_code=201)
 async def book_slot(
-    slot_id: RowId, data: BookingCreate, db: DatabaseDep, user: OptionalUser
+    slot_id: RowId, data: BookingRequest, db: DatabaseDep, user: OptionalUser
 ) -> BookingClaimed:
-    """Claim a free slot, first come first served; 409 says why a claim was refused."""
-    claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=user)
+    """Claim a free slot (or the one you hold: send its hold_token); 409 says why not."""
+    claim = await db.transaction(
+        booking_claim, slot_id=slot_id, data=data, user=user, hold_token=data.hold_token
+    )
+    return BookingClaimed.model_validate(claim)
+
+
+@router.post("/slots/{slot_id}/assign", status_code=201)
+async def assign_slot(
+    slot_id: RowId, data: BookingCreate, db: DatabaseDep, user: OrganizerUser
+) -> BookingClaimed:
+    """Organizer: book a slot for a named person, regardless of the window and the lock."""
+    claim = await db.transaction(booking_assign, slot_id=slot_id, data=data, user=user)
     return BookingClaimed.model_validate(claim)
 
 

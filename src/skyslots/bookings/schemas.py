@@ -11,9 +11,19 @@ from skyslots.validation import BlankIsNone, CleanText, PilotCallsign, Text
 
 class BookingCreate(BaseModel):
     pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
-    pilot_callsign: Annotated[PilotCallsign, Field(examples=["BAW123"])]
+    pilot_callsign: Annotated[
+        PilotCallsign | None,
+        BlankIsNone,
+        Field(examples=["BAW123"], description="required unless the slot has a fixed callsign"),
+    ] = None
     email: Annotated[EmailStr | None, BlankIsNone] = None
     notes: Text = Field(default="", max_length=500)
+
+
+class BookingRequest(BookingCreate):
+    hold_token: Annotated[str | None, BlankIsNone] = Field(
+        default=None, max_length=100, description="the token of the booker's hold on this slot"
+    )
 
 
 class BookingOut(BaseModel):

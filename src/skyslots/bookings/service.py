@@ -1,30 +1,38 @@
-"""The booking core: claim and release, guarded by the database's partial unique indexes."""
+"""The booking core: claim a slot (directly, over one's own hold, or assigned by an organizer).
+
+The partial unique indexes, not a prior check, guard every write; a refusal is identified by the
+name of the index that refused it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from skyslots.accounts.security import new_manage_token
+from skyslots.accounts.security import hash_manage_token, manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor
+from skyslots.bookings import repository
+from skyslots.bookings.pending import occupant_ended
+from skyslots.bookings.rules import Occupant, booking_callsign, ensure_bookable, occupied
 from skyslots.bookings.schemas import BookingCreate
-from skyslots.bookings.statements import bookings_table as _bookings
-from skyslots.bookings.statements import events_table as _events
-from skyslots.bookings.statements import insert_audit_row
-from skyslots.bookings.statements import slots_table as _slots
-from skyslots.db import UTCDateTime, utcnow
-from skyslots.errors import Conflict, NotFound
-from skyslots.events.service import event_managed
+from skyslots.bookings.seats import first_free_seat, limit_reached
+from skyslots.constraints import violated_constraint
+from skyslots.db import KeepChanges, Retry, utcnow
+from skyslots.errors import Conflict, Forbidden, NotFound
+from skyslots.events.service import ensure_can_manage, event_managed
 from skyslots.models import Booking, BookingStatus, EventStatus, User
-from skyslots.realtime.messages import encode, slot_message, slot_values_json
-from skyslots.roster import bump_and_log_after, roster_record, roster_written
-from skyslots.slots.schemas import SlotOut
-from skyslots.slots.service import Labelled, slot_label
+from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
+from skyslots.realtime.messages import slot_message
+from skyslots.roster import AuditEntry, journal_change
+from skyslots.slots.repository import public_slot, with_occupant
+from skyslots.slots.service import slot_label
+
+__all__ = ["Claim", "booking_assign", "booking_claim", "bookings_of_event", "ensure_bookable"]
 
 
 @dataclass(frozen=True)
@@ -41,247 +49,257 @@ class Claim:
     manage_token: str
 
 
-class BookingWindow(Protocol):
-    @property
-    def title(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def booking_opens_at(self) -> datetime | None: ...
-    @property
-    def booking_closes_at(self) -> datetime | None: ...
-    @property
-    def end_datetime(self) -> datetime: ...
+class KeptConflict(Conflict, KeepChanges):
+    """A refusal after the unit of work freed an expired hold and promoted its waitlist."""
 
 
-class LockableSlot(Labelled, Protocol):
-    @property
-    def is_locked(self) -> bool: ...
-
-
-def _zulu(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H%Mz")
-
-
-def ensure_bookable(event: BookingWindow, slot: LockableSlot, now: datetime) -> None:
-    """Refuse a claim the event's state does not allow (409 with a reason)."""
-    if event.status != EventStatus.PUBLISHED:
-        state = "was cancelled" if event.status == EventStatus.CANCELLED else "is not published"
-        raise Conflict(f"{event.title} {state}; it takes no bookings.", code="event_not_published")
-    if event.booking_opens_at and now < event.booking_opens_at:
-        raise Conflict(
-            f"Booking for {event.title} opens at {_zulu(event.booking_opens_at)}.",
-            code="booking_not_open",
-        )
-    closes_at = event.booking_closes_at or event.end_datetime
-    if now >= closes_at:
-        raise Conflict(
-            f"Booking for {event.title} closed at {_zulu(closes_at)}.", code="booking_closed"
-        )
-    if slot.is_locked:
-        raise Conflict(
-            f"{slot_label(slot)} is locked by the organizers and cannot be booked.",
-            code="slot_locked",
-        )
-
-
-# A claim's context in one Core statement: the slot's SlotOut columns (for the realtime message),
-# the event's booking window, and who holds the slot (a refusal needs no more round trips).
-# FOR SHARE OF slots (PostgreSQL; SQLite's writers are serialized anyway): no organizer can change
-# or delete the slot until the claim commits, so the slot message built from these values is
-# still current at commit.
-_holder = _bookings.alias("holder")
-_CLAIM_CONTEXT = (
-    select(
-        *(_slots.c[key] for key in SlotOut.model_fields),
-        _events.c.title,
-        _events.c.status,
-        _events.c.booking_opens_at,
-        _events.c.booking_closes_at,
-        _events.c.end_datetime,
-        _holder.c.pilot_callsign.label("holder"),
+async def slot_changed(
+    session: AsyncSession,
+    *,
+    context: Row[Any],
+    occupant: Occupant | None,
+    change: str,
+    audit: AuditEntry | None,
+    now: datetime,
+    only_published: bool = False,
+) -> int | None:
+    """Journal the slot of `context` with its new occupant (built from data in hand)."""
+    values = with_occupant(
+        context._mapping, **(occupant.columns() if occupant else {"occupant_id": None})
     )
-    .join_from(_slots, _events, _events.c.id == _slots.c.event_id)
-    .outerjoin(
-        _holder,
-        (_holder.c.slot_id == _slots.c.id) & (_holder.c.status == BookingStatus.CLAIMED.value),
+    message = slot_message(event_id=context.event_id, change=change, slot=public_slot(values, now))
+    return await journal_change(
+        session,
+        event_id=context.event_id,
+        message=message,
+        audit=audit,
+        only_published=only_published,
+        now=now,
     )
-    .where(_slots.c.id == bindparam("slot_id"))
-    .with_for_update(read=True, of=_slots)
-)
 
-# Who holds the slot or the callsign that made the unique indexes refuse a claim.
-_HOLDERS = (
-    select(
-        _bookings.c.slot_id,
-        _bookings.c.pilot_callsign,
-        _slots.c.position_name,
-        _slots.c.start_time,
-        _slots.c.end_time,
+
+async def free_or_refuse(
+    session: AsyncSession, *, context: Row[Any], occupant: Occupant, now: datetime
+) -> None:
+    """The slot has an occupant: refuse, unless it is a hold or offer whose time ran out; that
+    one is ended now (its slot passing to the waitlist, which then also refuses)."""
+    if not occupant.is_due(now):
+        raise occupied(context, occupant)
+    _, promoted = await occupant_ended(
+        session, context=context, occupant=occupant, status=BookingStatus.EXPIRED, now=now
     )
-    .join_from(_bookings, _slots, _slots.c.id == _bookings.c.slot_id)
-    .where(
-        _bookings.c.status == BookingStatus.CLAIMED.value,
-        (_bookings.c.slot_id == bindparam("slot_id"))
-        | (
-            (_bookings.c.event_id == bindparam("event_id"))
-            & (func.lower(_bookings.c.pilot_callsign) == func.lower(bindparam("callsign")))
-        ),
-    )
-)
-
-_BOOKING_COLUMNS = (
-    "slot_id, event_id, user_id, pilot_name, pilot_callsign, email, status, claimed_at, notes,"
-    " manage_token_hash"
-)
-_BOOKING_VALUES = (
-    ":slot_id, :event_id, :user_id, :pilot_name, :pilot_callsign, :email, 'claimed', :claimed_at,"
-    " :notes, :manage_token_hash"
-)
-
-# PostgreSQL: the whole claim in one statement. The unique indexes refuse a second claim (then
-# nothing else is written); the audit row, the version bump and the roster log are written only
-# with the booking, the bump after the INSERT (the event's row lock is the last lock taken).
-_CLAIM = text(
-    f"""
-    WITH booking AS (
-        INSERT INTO bookings ({_BOOKING_COLUMNS}) VALUES ({_BOOKING_VALUES})
-        ON CONFLICT DO NOTHING
-        RETURNING id
-    ),
-    audit AS (
-        INSERT INTO audit_logs (event_id, user_id, actor, action_type, payload, created_at)
-        SELECT :event_id, :user_id, :actor, 'booking.claimed',
-               jsonb_set(CAST(:payload AS jsonb), '{{booking_id}}', to_jsonb(booking.id))::json,
-               :claimed_at
-        FROM booking
-    ),
-    {bump_and_log_after("booking", stamp_id="{slot,booking,id}", only_if="status = 'published'")}
-    SELECT booking.id, bumped.version FROM booking LEFT JOIN bumped ON TRUE
-    """
-).bindparams(
-    bindparam("claimed_at", type_=UTCDateTime()),
-)
-
-_INSERT_BOOKING = text(
-    f"INSERT INTO bookings ({_BOOKING_COLUMNS}) VALUES ({_BOOKING_VALUES})"
-    " ON CONFLICT DO NOTHING RETURNING id"
-).bindparams(bindparam("claimed_at", type_=UTCDateTime()))
-
-
-async def _refusal(
-    connection: AsyncConnection, *, slot_id: int, label: str, event_id: int, callsign: str
-) -> Conflict:
-    """The 409 for a claim the unique indexes refused, naming who holds the slot or callsign.
-
-    Run in the claim's own transaction, in a new statement: under READ COMMITTED it sees the
-    committed claim that won (ON CONFLICT DO NOTHING waited for it).
-    """
-    params = {"slot_id": slot_id, "event_id": event_id, "callsign": callsign}
-    holders = (await connection.execute(_HOLDERS, params)).all()
-    holder = next((h.pilot_callsign for h in holders if h.slot_id == slot_id), None)
-    other = next((h for h in holders if h.slot_id != slot_id), None)
-    if holder is None and other is not None:
-        return Conflict(
-            f"{callsign} already holds a slot in this event ({slot_label(other)});"
-            " one booking per callsign.",
-            code="callsign_taken",
+    if promoted is not None:
+        await slot_changed(
+            session,
+            context=context,
+            occupant=promoted,
+            change="waitlist.promoted",
+            audit=None,
+            now=now,
         )
-    return _slot_taken(label, holder)
+        refusal = occupied(context, promoted)
+        raise KeptConflict(refusal.detail, code=refusal.code)
 
 
-def _slot_taken(label: str, holder: str | None) -> Conflict:
-    by = f" by {holder}" if holder else ""
-    return Conflict(f"{label} was just claimed{by}.", code="slot_taken")
+async def _own_hold(
+    session: AsyncSession, *, context: Row[Any], occupant: Occupant | None, hold_token: str
+) -> Occupant | None:
+    """The hold `hold_token` converts: the slot's active hold if the token is its; None if it is
+    the token of this slot's hold that already ended (a plain claim then). 403 otherwise."""
+    if (
+        occupant is not None
+        and occupant.status == BookingStatus.HELD
+        and occupant.token_hash is not None
+        and manage_token_matches(hold_token, occupant.token_hash)
+    ):
+        return occupant
+    earlier = await session.scalar(
+        select(Booking.id).where(
+            Booking.slot_id == context.id,
+            Booking.manage_token_hash == hash_manage_token(hold_token),
+        )
+    )
+    if earlier is None or (occupant is not None and occupant.id == earlier):
+        raise Forbidden(
+            "This hold token does not belong to a hold on that slot.", code="bad_hold_token"
+        )
+    return None
+
+
+async def claim_refusal(
+    session: AsyncSession,
+    error: IntegrityError,
+    *,
+    context: Row[Any],
+    callsign: str,
+) -> Exception:
+    """The 409 (or a retry) for a write a unique index refused; read after a rollback."""
+    name = violated_constraint(error)
+    if name not in (SLOT_OCCUPIED, CALLSIGN_SEAT, EMAIL_SEAT):
+        return error
+    await session.rollback()
+    connection = await session.connection()
+    limit = context.max_slots_per_person
+    if name == SLOT_OCCUPIED:
+        fresh = await repository.slot_context(connection, context.id)
+        holder = Occupant.of(fresh._mapping) if fresh is not None else None
+        if holder is None:
+            return Conflict(f"{slot_label(context)} was just claimed.", code="slot_taken")
+        return occupied(context, holder)
+    if limit > 1:
+        return Retry()  # another claim took the seat number read; the next try reads anew
+    if name == EMAIL_SEAT:
+        return limit_reached("This email", limit)
+    other = await repository.claim_of_callsign(
+        connection, event_id=context.event_id, callsign=callsign, other_than_slot=context.id
+    )
+    where = f" ({slot_label(other)})" if other is not None else ""
+    return Conflict(
+        f"{callsign} already holds a slot in this event{where}; one booking per callsign.",
+        code="callsign_taken",
+    )
 
 
 async def booking_claim(
-    session: AsyncSession, *, slot_id: int, data: BookingCreate, user: User | None = None
+    session: AsyncSession,
+    *,
+    slot_id: int,
+    data: BookingCreate,
+    user: User | None = None,
+    hold_token: str | None = None,
+    assigned_by: User | None = None,
+    now: datetime | None = None,
 ) -> Claim:
-    """Claim a free slot; the partial unique indexes, not a prior check, guard every insert."""
+    """Claim a slot: a free one, or the one the booker holds (`hold_token`).
+
+    `assigned_by` (an organizer) books for a named person regardless of window and lock.
+    """
+    now = now or utcnow()
     connection = await session.connection()
-    context = (await connection.execute(_CLAIM_CONTEXT, {"slot_id": slot_id})).one_or_none()
+    context = await repository.slot_context(connection, slot_id)
     if context is None:
         raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
-    claimed_at = utcnow()
-    ensure_bookable(context, context, claimed_at)
-    label, event_id, callsign = slot_label(context), context.event_id, data.pilot_callsign
-    if context.holder is not None:
-        # Already claimed when read: refused at once. A free slot is no promise; the unique
-        # indexes decide below.
-        raise _slot_taken(label, context.holder)
-    actor = Actor.of_user(user) if user else Actor.booker(callsign)
+    if assigned_by is None:
+        ensure_bookable(context, context, now)
+    elif context.status == EventStatus.CANCELLED:
+        raise Conflict(
+            f"{context.title} was cancelled; it takes no bookings.", code="event_not_published"
+        )
+    callsign = booking_callsign(context.fixed_callsign, data.pilot_callsign)
+    email = data.email.lower() if data.email else None
+    occupant = Occupant.of(context._mapping)
+    converting = None
+    if hold_token is not None:
+        converting = await _own_hold(
+            session, context=context, occupant=occupant, hold_token=hold_token
+        )
+        if converting is not None and converting.is_due(now):
+            converting = None
+    if occupant is not None and converting is None:
+        await free_or_refuse(session, context=context, occupant=occupant, now=now)
     token, token_hash = new_manage_token()
-    params: dict[str, Any] = {
-        "slot_id": slot_id,
-        "event_id": event_id,
+    values: dict[str, Any] = {
         "user_id": user.id if user else None,
         "pilot_name": data.pilot_name,
         "pilot_callsign": callsign,
-        "email": data.email.lower() if data.email else None,
+        "email": email,
+        "status": BookingStatus.CLAIMED.value,
+        "claimed_at": now,
+        "expires_at": None,
         "notes": data.notes,
         "manage_token_hash": token_hash,
-        "claimed_at": claimed_at,
+        **await first_free_seat(
+            connection,
+            event_id=context.event_id,
+            callsign=callsign,
+            email=email,
+            limit=context.max_slots_per_person,
+        ),
     }
-    booked = {"pilot_callsign": callsign, "pilot_name": data.pilot_name}
-    slot = slot_values_json(
-        {**context._mapping, "booking_id": 0, "booking_status": "claimed", "claimed_at": claimed_at}
-        | booked
-    )
-    message = slot_message(event_id=event_id, change="booking.claimed", slot=slot)
-    payload = {"booking_id": 0, "slot_id": slot_id, "label": label, "callsign": callsign}
     try:
-        if connection.dialect.name == "postgresql":
-            params |= {"actor": actor.label, "payload": encode(payload), "message": encode(message)}
-            row = (await connection.execute(_CLAIM, params)).one_or_none()
-            booking_id, version = (row[0], row[1]) if row else (None, None)
-        else:  # SQLite: no data-modifying CTEs; its writers are serialized by BEGIN IMMEDIATE
-            booking_id = (await connection.execute(_INSERT_BOOKING, params)).scalar_one_or_none()
+        if converting is not None:
+            values |= {"client_key": None, "client_seat": None}
+            if not await repository.convert_occupant(
+                connection, occupant_id=converting.id, from_status=BookingStatus.HELD, values=values
+            ):
+                raise Retry()  # the sweep expired it a moment ago: claim it as a free slot
+            booking_id = converting.id
+        else:
+            booking_id = await repository.insert_booking(
+                connection, {**values, "slot_id": slot_id, "event_id": context.event_id}
+            )
     except IntegrityError as error:
-        if "foreign key" not in str(error.orig).lower():
-            raise
-        # The slot was deleted after it was read (its FOR SHARE lock makes that unlikely).
-        raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found") from error
-    if booking_id is None:
-        raise await _refusal(
-            connection, slot_id=slot_id, label=label, event_id=event_id, callsign=callsign
-        )
-    if connection.dialect.name == "postgresql" and version is None:
-        # The event was cancelled or unpublished while this claim queued for its row lock; the
-        # booking and audit rows written above go with the rollback.
+        raise await claim_refusal(session, error, context=context, callsign=callsign) from None
+    actor = Actor.of_user(assigned_by or user) if (assigned_by or user) else Actor.booker(callsign)
+    claim = Occupant(
+        id=booking_id,
+        status=BookingStatus.CLAIMED,
+        callsign=callsign,
+        name=data.pilot_name,
+        claimed_at=now,
+        expires_at=None,
+    )
+    action = "booking.assigned" if assigned_by else "booking.claimed"
+    payload = {
+        "booking_id": booking_id,
+        "slot_id": slot_id,
+        "label": slot_label(context),
+        "callsign": callsign,
+    }
+    version = await slot_changed(
+        session,
+        context=context,
+        occupant=claim,
+        change=action,
+        audit=AuditEntry(actor=actor, action=action, payload=payload),
+        now=now,
+        only_published=assigned_by is None,
+    )
+    if version is None:
+        # The event was cancelled or unpublished while this claim queued for its row lock; what
+        # was written goes with the rollback.
         raise Conflict(
             f"{context.title} is no longer published; it takes no bookings.",
             code="event_not_published",
         )
-    slot["booking"]["id"] = payload["booking_id"] = booking_id
-    if connection.dialect.name == "postgresql":
-        await roster_written(session, event_id=event_id, message=message, version=version)
-    else:
-        await insert_audit_row(
-            connection,
-            actor=actor,
-            action="booking.claimed",
-            event_id=event_id,
-            payload=payload,
-            created_at=claimed_at,
-        )
-        await roster_record(session, event_id=event_id, message=message)
     return Claim(
         id=booking_id,
         slot_id=slot_id,
-        event_id=event_id,
+        event_id=context.event_id,
         status=BookingStatus.CLAIMED.value,
         pilot_callsign=callsign,
         pilot_name=data.pilot_name,
-        claimed_at=claimed_at,
+        claimed_at=now,
         manage_token=token,
     )
+
+
+async def booking_assign(
+    session: AsyncSession,
+    *,
+    slot_id: int,
+    data: BookingCreate,
+    user: User,
+    now: datetime | None = None,
+) -> Claim:
+    """An organizer books a slot for a named person: window and lock do not apply, limits do."""
+    connection = await session.connection()
+    context = await repository.slot_context(connection, slot_id)
+    if context is None:
+        raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
+    ensure_can_manage(context, user)
+    return await booking_claim(session, slot_id=slot_id, data=data, assigned_by=user, now=now)
 
 
 async def bookings_of_event(session: AsyncSession, *, event_id: int, user: User) -> list[Booking]:
     """Every booking of an event, claimed and released, for its organizer."""
     await event_managed(session, event_id=event_id, user=user)
     rows = await session.execute(
-        select(Booking).where(Booking.event_id == event_id).order_by(Booking.claimed_at, Booking.id)
+        select(Booking)
+        .where(
+            Booking.event_id == event_id,
+            Booking.status.in_([BookingStatus.CLAIMED, BookingStatus.RELEASED]),
+        )
+        .order_by(Booking.claimed_at, Booking.id)
     )
     return list(rows.scalars())

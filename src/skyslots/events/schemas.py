@@ -7,11 +7,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from skyslots.events.airports import airport_lookup
-from skyslots.models import EventStatus
+from skyslots.models import EventStatus, WaitlistMode
+from skyslots.models.event import MAX_HOLD_SECONDS, MAX_OFFER_SECONDS, MAX_SLOTS_PER_PERSON
 from skyslots.slots.schemas import SlotPublic
 from skyslots.validation import BlankIsNone, CleanText, Text, UTCDatetime
 
 ICAO = Annotated[str, Field(pattern=r"^[A-Za-z]{4}$", examples=["EGLL"])]
+HoldSeconds = Annotated[
+    int, Field(ge=0, le=MAX_HOLD_SECONDS, description="how long a hold lasts; 0 turns holds off")
+]
+OfferSeconds = Annotated[
+    int, Field(ge=60, le=MAX_OFFER_SECONDS, description="how long a waitlist offer lasts")
+]
+SlotsPerPerson = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_SLOTS_PER_PERSON,
+        description="claims one callsign, and one email, may hold in the event",
+    ),
+]
 
 
 def _valid_timezone(value: str | None) -> str | None:
@@ -36,6 +51,10 @@ class EventFields(BaseModel):
     status: EventStatus = EventStatus.DRAFT
     booking_opens_at: Annotated[UTCDatetime | None, BlankIsNone] = None
     booking_closes_at: Annotated[UTCDatetime | None, BlankIsNone] = None
+    hold_seconds: HoldSeconds = 300
+    waitlist_mode: WaitlistMode = WaitlistMode.OFFER
+    offer_seconds: OfferSeconds = 1800
+    max_slots_per_person: SlotsPerPerson = 1
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
 
@@ -74,6 +93,10 @@ class EventUpdate(BaseModel):
     status: EventStatus | None = None
     booking_opens_at: Annotated[UTCDatetime | None, BlankIsNone] = None
     booking_closes_at: Annotated[UTCDatetime | None, BlankIsNone] = None
+    hold_seconds: HoldSeconds | None = None
+    waitlist_mode: WaitlistMode | None = None
+    offer_seconds: OfferSeconds | None = None
+    max_slots_per_person: SlotsPerPerson | None = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
 
@@ -93,6 +116,10 @@ class EventOut(BaseModel):
     status: EventStatus
     booking_opens_at: datetime | None
     booking_closes_at: datetime | None
+    hold_seconds: int
+    waitlist_mode: WaitlistMode
+    offer_seconds: int
+    max_slots_per_person: int
     version: int
     created_at: datetime
     updated_at: datetime

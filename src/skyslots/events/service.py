@@ -25,6 +25,10 @@ AUDITED_FIELDS = (
     "status",
     "booking_opens_at",
     "booking_closes_at",
+    "hold_seconds",
+    "waitlist_mode",
+    "offer_seconds",
+    "max_slots_per_person",
 )
 
 
@@ -117,7 +121,18 @@ async def event_update(
     """Apply a partial update; times stay ordered and keep every slot inside the event."""
     event = await event_managed(session, event_id=event_id, user=user)
     changes = data.model_dump(exclude_unset=True)
-    required = ("title", "description", "start_datetime", "end_datetime", "airport_icao", "status")
+    required = (
+        "title",
+        "description",
+        "start_datetime",
+        "end_datetime",
+        "airport_icao",
+        "status",
+        "hold_seconds",
+        "waitlist_mode",
+        "offer_seconds",
+        "max_slots_per_person",
+    )
     for field in required:
         if field in changes and changes[field] is None:
             raise ValidationFailed(field, f"{field} cannot be cleared")

@@ -3,10 +3,12 @@
 from skyslots.models.audit import AuditLog
 from skyslots.models.base import metadata
 from skyslots.models.booking import Booking, BookingStatus
-from skyslots.models.event import Event, EventStatus
+from skyslots.models.event import Event, EventStatus, WaitlistMode
+from skyslots.models.outbox import OutboxMessage
 from skyslots.models.roster import RosterChange
 from skyslots.models.slot import PositionType, Slot
 from skyslots.models.user import Role, User
+from skyslots.models.waitlist import WaitlistEntry, WaitlistStatus
 
 __all__ = [
     "AuditLog",
@@ -14,10 +16,14 @@ __all__ = [
     "BookingStatus",
     "Event",
     "EventStatus",
+    "OutboxMessage",
     "PositionType",
     "Role",
     "RosterChange",
     "Slot",
     "User",
+    "WaitlistEntry",
+    "WaitlistMode",
+    "WaitlistStatus",
     "metadata",
 ]

@@ -16,6 +16,21 @@ class EventStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+def _setting(default: int) -> Column[int]:
+    return Column(Integer, nullable=False, default=default, server_default=str(default))
+
+
+class WaitlistMode(StrEnum):
+    OFF = "off"
+    CLAIM = "claim"  # a freed slot becomes the first waiter's claimed booking
+    OFFER = "offer"  # a freed slot is held for the first waiter, to accept within offer_seconds
+
+
+MAX_HOLD_SECONDS = 3600
+MAX_SLOTS_PER_PERSON = 20
+MAX_OFFER_SECONDS = 7 * 24 * 3600
+
+
 class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
@@ -25,6 +40,13 @@ class Event(SQLModel, table=True):
             "booking_closes_at IS NULL OR booking_opens_at IS NULL"
             " OR booking_closes_at > booking_opens_at",
             name="booking_window",
+        ),
+        CheckConstraint(f"hold_seconds BETWEEN 0 AND {MAX_HOLD_SECONDS}", name="hold_seconds"),
+        CheckConstraint("waitlist_mode IN ('off', 'claim', 'offer')", name="waitlist_mode"),
+        CheckConstraint(f"offer_seconds BETWEEN 60 AND {MAX_OFFER_SECONDS}", name="offer_seconds"),
+        CheckConstraint(
+            f"max_slots_per_person BETWEEN 1 AND {MAX_SLOTS_PER_PERSON}",
+            name="max_slots_per_person",
         ),
     )
 
@@ -46,6 +68,13 @@ class Event(SQLModel, table=True):
     )
     booking_opens_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     booking_closes_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    hold_seconds: int = Field(default=300, sa_column=_setting(300))
+    waitlist_mode: str = Field(
+        default=WaitlistMode.OFFER.value,
+        sa_column=Column(String(8), nullable=False, default="offer", server_default="offer"),
+    )
+    offer_seconds: int = Field(default=1800, sa_column=_setting(1800))
+    max_slots_per_person: int = Field(default=1, sa_column=_setting(1))
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())

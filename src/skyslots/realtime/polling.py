@@ -13,7 +13,7 @@ from skyslots.accounts.deps import DatabaseDep, OptionalUser
 from skyslots.errors import NotFound
 from skyslots.events.service import event_visible
 from skyslots.models import RosterChange, User
-from skyslots.realtime.messages import encode
+from skyslots.realtime.messages import encode, stamped
 from skyslots.realtime.snapshots import snapshot_message
 
 router = APIRouter(prefix="/api", tags=["realtime"])
@@ -56,7 +56,7 @@ async def roster_state(
             .where(RosterChange.version > since, RosterChange.version <= version)
             .order_by(RosterChange.version)
         )
-        changes = [message for _, message in rows]
+        changes = [stamped(message, changed) for changed, message in rows]
         if len(changes) == version - since:  # versions are contiguous: none is missing
             body = {"type": "changes", "event_id": event_id, "version": version, "changes": changes}
             return RosterState(etag, body)

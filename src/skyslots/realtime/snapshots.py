@@ -17,7 +17,8 @@ from skyslots.errors import NotFound
 from skyslots.events.schemas import EventOut
 from skyslots.events.service import event_visible
 from skyslots.models import User
-from skyslots.realtime.messages import encode, slots_json
+from skyslots.realtime.messages import encode
+from skyslots.slots.repository import public_slots
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ async def snapshot_message(
         "event_id": event_id,
         "version": event.version,
         "event": EventOut.model_validate(event).model_dump(mode="json"),
-        "slots": await slots_json(session, event_id=event_id),
+        "slots": await public_slots(await session.connection(), event_id=event_id),
     }
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -89,5 +90,15 @@ class SlotOut(BaseModel):
     end_time: datetime | None
 
 
+class SlotState(StrEnum):
+    FREE = "free"
+    HELD = "held"  # a temporary hold or a waitlist offer, until `expires_at`
+    TAKEN = "taken"
+
+
 class SlotPublic(SlotOut):
+    """A slot as everyone sees it: never a token, an email or a holder's address."""
+
+    status: SlotState = SlotState.FREE
+    expires_at: datetime | None = None
     booking: BookingPublic | None = None

@@ -6,12 +6,16 @@ from fastapi import APIRouter, Header
 
 from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
 from skyslots.bookings.release import booking_release
+from skyslots.bookings.roster_actions import booking_move, bookings_release_all
 from skyslots.bookings.schemas import (
     BookingClaimed,
     BookingCreate,
+    BookingMove,
     BookingOut,
     BookingPrivate,
     BookingRequest,
+    ReleaseAll,
+    ReleasedAll,
 )
 from skyslots.bookings.service import booking_assign, booking_claim, bookings_of_event
 from skyslots.validation import RowId
@@ -60,3 +64,25 @@ async def list_bookings(
     """Every booking of the event (claimed and released), with contact details."""
     bookings = await db.read(bookings_of_event, event_id=event_id, user=user)
     return [BookingPrivate.model_validate(b) for b in bookings]
+
+
+@router.post("/bookings/{booking_id}/move")
+async def move_booking(
+    booking_id: RowId, data: BookingMove, db: DatabaseDep, user: OrganizerUser
+) -> BookingOut:
+    """Organizer: move a claimed booking to a free slot of the same event."""
+    booking = await db.transaction(
+        booking_move, booking_id=booking_id, slot_id=data.slot_id, user=user
+    )
+    return BookingOut.model_validate(booking)
+
+
+@router.post("/events/{event_id}/bookings/release-all")
+async def release_all_bookings(
+    event_id: RowId, data: ReleaseAll, db: DatabaseDep, user: OrganizerUser
+) -> ReleasedAll:
+    """Organizer: release every claimed booking (confirm with the event's title)."""
+    released = await db.transaction(
+        bookings_release_all, event_id=event_id, confirm=data.confirm, user=user
+    )
+    return ReleasedAll(released=released)

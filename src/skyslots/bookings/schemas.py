@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from skyslots.models import BookingStatus
-from skyslots.validation import BlankIsNone, CleanText, PilotCallsign, Text
+from skyslots.validation import ID_MAX, BlankIsNone, CleanText, PilotCallsign, Text
 
 
 class BookingCreate(BaseModel):
@@ -50,3 +50,15 @@ class BookingPrivate(BookingOut):
     email: str | None
     notes: str
     released_at: datetime | None
+
+
+class BookingMove(BaseModel):
+    slot_id: int = Field(ge=1, le=ID_MAX, description="a free slot of the same event")
+
+
+class ReleaseAll(BaseModel):
+    confirm: str = Field(max_length=200, description="the event's title, exactly")
+
+
+class ReleasedAll(BaseModel):
+    released: int

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skyslots.db import utcnow
@@ -27,6 +27,9 @@ OCCUPANT_COLUMNS = (
     occupant.c.claimed_at.label("occupant_claimed_at"),
     occupant.c.expires_at.label("occupant_expires_at"),
 )
+# Literal values, not bound ones: the condition then matches the partial unique index's own
+# predicate (PostgreSQL uses that index for the join) and needs no per-execution IN expansion.
+OCCUPANT_IS_ACTIVE = occupant.c.status.in_([literal_column(f"'{s.value}'") for s in OCCUPYING])
 PUBLIC_SLOT_COLUMNS = (*(slots_table.c[key] for key in SlotOut.model_fields), *OCCUPANT_COLUMNS)
 ROSTER_ORDER = (slots_table.c.order_index, slots_table.c.start_time, slots_table.c.id)
 
@@ -36,8 +39,7 @@ def public_slots_select(*extra: Any) -> Select[Any]:
     return select(*PUBLIC_SLOT_COLUMNS, *extra).outerjoin_from(
         slots_table,
         occupant,
-        (occupant.c.slot_id == slots_table.c.id)
-        & occupant.c.status.in_([s.value for s in OCCUPYING]),
+        (occupant.c.slot_id == slots_table.c.id) & OCCUPANT_IS_ACTIVE,
     )
 
 

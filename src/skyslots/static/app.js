@@ -780,6 +780,22 @@ function setupConfirmations() {
   });
 }
 
+function setupSelectAll() {
+  // A header checkbox ticks or clears every box of its name (the organizer's bulk lock).
+  for (const all of $$("[data-select-all]")) {
+    const boxes = () => $$(`input[type=checkbox][name="${all.dataset.selectAll}"]`);
+    all.addEventListener("change", () => {
+      for (const box of boxes()) box.checked = all.checked;
+    });
+    document.addEventListener("change", (event) => {
+      if (event.target.name !== all.dataset.selectAll) return;
+      const ticked = boxes().filter((box) => box.checked).length;
+      all.checked = ticked === boxes().length;
+      all.indeterminate = ticked > 0 && !all.checked;
+    });
+  }
+}
+
 function setupAirportLookup() {
   const input = $("[data-airport-lookup]");
   if (!input) return;
@@ -811,6 +827,7 @@ function setupAirportLookup() {
 setupTimeToggle();
 setupConfirmations();
 setupAirportLookup();
+setupSelectAll();
 const page = $("#event-page");
 if (page) {
   const roster = new LiveRoster(page);

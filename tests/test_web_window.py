@@ -44,6 +44,15 @@ FAST_CLIENT_CLOCK = """
   window.Date = FastDate;
 })();
 """
+# The computer sleeps: the page's monotonic clock (performance.now) stops, the wall clock runs on.
+SLEEPING_COMPUTER = """
+(() => {
+  const monotonic = performance.now.bind(performance);
+  let slept = 0;
+  performance.now = () => monotonic() - slept;
+  window.__sleep = (ms) => { slept += ms; };
+})();
+"""
 COUNTDOWN = re.compile(r"^(?:\d+d )?(\d{2}):(\d{2}):(\d{2})$")
 
 
@@ -107,6 +116,23 @@ def test_claims_open_at_the_announced_moment_on_the_server_clock(site: Site, new
     page.get_by_role("button", name="Claim slot").click()
     expect(page.locator("[data-role=success-view]")).to_contain_text("EZY1 holds")
     expect(slot(page, target)).to_contain_text("EZY1")
+    assert not_reloaded(page)
+
+
+def test_the_countdown_recovers_after_the_computer_slept(site: Site, new_page: Any) -> None:
+    opens_at = datetime.now(UTC) + timedelta(seconds=OPENS_IN)
+    event = site.event(slots=pilot_slots(1), booking_opens_at=opens_at.isoformat())
+    target = event["slots"][0]["id"]
+    page = new_page()
+    page.add_init_script(SLEEPING_COMPUTER)
+    open_event(page, site, event["id"])
+    expect(claim_button(page, target)).to_be_disabled()
+    page.evaluate("window.__sleep(30000)")
+    time.sleep(1.5)  # a tick notices the drift and asks the server for the time again
+    left = seconds_left(page.locator("[data-role=countdown]").inner_text())
+    assert left <= OPENS_IN - 1, left  # not 30 s behind
+    late = (opens_at - datetime.now(UTC)).total_seconds() * 1000 + 1500
+    expect(claim_link(page, target)).to_be_visible(timeout=late)
     assert not_reloaded(page)
 
 

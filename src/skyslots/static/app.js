@@ -156,7 +156,7 @@ class LiveRoster {
     this.slots = new Map(data.slots.map((slot) => [slot.id, slot]));
     this.bookable = $("#roster-body", this.container).dataset.bookable === "true";
     this.eventKey = eventKey(data.event);
-    this.setEvent(data.event);
+    this.setEvent(data.event, data.now);
   }
 
   onSlot(listener) {
@@ -167,9 +167,9 @@ class LiveRoster {
     this.eventListeners.push(listener);
   }
 
-  setEvent(event) {
+  setEvent(event, serverNow = null) {
     this.event = event;
-    for (const listener of this.eventListeners) listener(event);
+    for (const listener of this.eventListeners) listener(event, serverNow);
   }
 
   setClaims(bookable, pending) {
@@ -672,15 +672,40 @@ const parseTime = (value) => (value ? Date.parse(value) : null);
 class ServerClock {
   // The server's time, from the `now` the page was rendered with plus the monotonic time since
   // the response arrived: neither a wrong client clock nor one changed while the page is open
-  // moves it. (It lags the server by the time the response took to arrive: never early.)
+  // moves it. It lags the server by the time the response took to arrive: never early.
   constructor(serverNow) {
     const navigation = performance.getEntriesByType?.("navigation")?.[0];
     this.mark = navigation && navigation.responseStart > 0 ? navigation.responseStart : performance.now();
     this.base = Date.parse(serverNow);
+    this.startDriftCheck();
   }
 
   now() {
     return this.base + (performance.now() - this.mark);
+  }
+
+  sync(serverNow) {
+    // A later reading (a roster fragment's `now`) is a lower bound too: keep whichever is later.
+    const base = Date.parse(serverNow);
+    if (base > this.now()) {
+      this.base = base;
+      this.mark = performance.now();
+    }
+    this.startDriftCheck();
+  }
+
+  startDriftCheck() {
+    this.wallAt = Date.now();
+    this.monotonicAt = performance.now();
+  }
+
+  drifted() {
+    // The monotonic clock stops while the computer sleeps; the wall clock runs on (or was set).
+    // Either way the server must be asked again; true once per drift.
+    const drift = (Date.now() - this.wallAt) - (performance.now() - this.monotonicAt);
+    if (Math.abs(drift) < 2000) return false;
+    this.startDriftCheck();
+    return true;
   }
 }
 
@@ -696,7 +721,10 @@ class BookingWindow {
     this.clock = new ServerClock(panel.dataset.serverNow);
     this.timeout = null;
     this.shown = null;
-    roster.onEvent((event) => this.setEvent(event));
+    roster.onEvent((event, serverNow) => {
+      if (serverNow) this.clock.sync(serverNow);
+      this.setEvent(event);
+    });
     document.addEventListener("visibilitychange", () => this.update());
     this.setEvent(roster.event, { rendered: panel.dataset.state });
   }
@@ -706,6 +734,7 @@ class BookingWindow {
     this.opensAt = parseTime(event.booking_opens_at);
     this.closesAt = parseTime(event.booking_closes_at) ?? parseTime(event.end_datetime);
     if (rendered) this.shown = this.key(rendered); // the server's sentence is already there
+    this.claims = null; // a fresh roster fragment may show other Claim controls: check them
     this.update();
   }
 
@@ -725,8 +754,15 @@ class BookingWindow {
     clearTimeout(this.timeout);
     const now = this.clock.now();
     const state = this.state(now);
+    if ((state === "upcoming" || state === "open") && this.clock.drifted()) {
+      this.roster.refreshFragment(); // after a sleep: its `now` puts the clock right (sync)
+    }
     if (this.key(state) !== this.shown) this.render(state);
-    this.roster.setClaims(state === "open", state === "upcoming");
+    const claims = state === "open" || state === "upcoming" ? state : "none";
+    if (claims !== this.claims) {
+      this.claims = claims;
+      this.roster.setClaims(state === "open", state === "upcoming");
+    }
     if (state === "upcoming") {
       const left = this.opensAt - now;
       this.clockText.textContent = countdownText(left);

@@ -63,6 +63,7 @@ def roster_context(event: EventDetail, viewer: User | None) -> dict[str, Any]:
         "slot_times": slot_times,
         "roster_json": {
             "version": event.version,
+            "now": now.isoformat(timespec="milliseconds"),  # the booking window's clock
             "event": event.model_dump(mode="json", include=EVENT_JSON_FIELDS),
             "slots": [s.model_dump(mode="json") for s in event.slots],
         },

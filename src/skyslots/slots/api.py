@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from skyslots.accounts.deps import DatabaseDep, OrganizerUser
-from skyslots.slots.schemas import SlotCreate, SlotOut, SlotUpdate
+from skyslots.slots.locks import slots_lock
+from skyslots.slots.schemas import SlotCreate, SlotLock, SlotLockResult, SlotOut, SlotUpdate
 from skyslots.slots.service import slot_delete, slot_update, slots_create
 from skyslots.validation import RowId
 
@@ -31,6 +32,17 @@ async def create_slots(
     """Add many slots at once: all are created, or none (the first error is reported)."""
     slots = await db.transaction(slots_create, event_id=event_id, user=user, items=data)
     return [SlotOut.model_validate(slot) for slot in slots]
+
+
+@router.post("/events/{event_id}/slots/lock")
+async def lock_slots(
+    event_id: RowId, data: SlotLock, db: DatabaseDep, user: OrganizerUser
+) -> SlotLockResult:
+    """Lock or unlock many of the event's slots at once; all change, or none (422)."""
+    changed = await db.transaction(
+        slots_lock, event_id=event_id, user=user, slot_ids=data.slot_ids, locked=data.locked
+    )
+    return SlotLockResult(updated=len(changed))
 
 
 @router.patch("/slots/{slot_id}")

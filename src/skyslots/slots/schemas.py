@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from skyslots.models import BookingStatus, PositionType
-from skyslots.validation import ATC_CALLSIGN, CALLSIGN_SHAPED, Text, UTCDatetime
+from skyslots.validation import ATC_CALLSIGN, CALLSIGN_SHAPED, ID_MAX, Text, UTCDatetime
 
 
 class SlotCreate(BaseModel):
@@ -102,3 +102,19 @@ class SlotPublic(SlotOut):
     status: SlotState = SlotState.FREE
     expires_at: datetime | None = None
     booking: BookingPublic | None = None
+
+
+MAX_LOCK_IDS = 2_000
+
+
+class SlotLock(BaseModel):
+    """Lock (`locked: true`) or unlock these slots of one event, all at once."""
+
+    slot_ids: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
+        min_length=1, max_length=MAX_LOCK_IDS, examples=[[42, 43, 44]]
+    )
+    locked: bool
+
+
+class SlotLockResult(BaseModel):
+    updated: int = Field(description="slots whose lock state changed (already right: not counted)")

@@ -95,7 +95,7 @@ function sameShape(a, b) {
     && sameTime(a.start_time, b.start_time) && sameTime(a.end_time, b.end_time);
 }
 
-function renderSlot(node, slot, bookable, eventId) {
+function renderSlot(node, slot, bookable, eventId, pending = false) {
   const state = slotState(slot);
   const changed = !node.classList.contains(`slot--${state}`);
   node.className = `slot slot--${state}`;
@@ -115,6 +115,14 @@ function renderSlot(node, slot, bookable, eventId) {
       "data-claim": String(slot.id),
       "aria-label": `Claim ${node.dataset.label}`,
     }, "Claim"));
+  } else if (state === "free" && pending) {
+    node.append(el("button", {
+      type: "button",
+      class: "btn btn--claim",
+      disabled: "",
+      "data-claim-pending": String(slot.id),
+      "aria-label": `Claim ${node.dataset.label} (booking is not open yet)`,
+    }, "Claim"));
   }
   if (changed) {
     node.classList.add("slot--changed");
@@ -130,6 +138,8 @@ class LiveRoster {
     this.container = $("#roster");
     this.indicator = $("#live");
     this.listeners = [];
+    this.eventListeners = [];
+    this.pending = false;
     this.ws = null;
     this.retries = 0;
     this.pollTimer = null;
@@ -146,10 +156,33 @@ class LiveRoster {
     this.slots = new Map(data.slots.map((slot) => [slot.id, slot]));
     this.bookable = $("#roster-body", this.container).dataset.bookable === "true";
     this.eventKey = eventKey(data.event);
+    this.setEvent(data.event, data.now);
   }
 
   onSlot(listener) {
     this.listeners.push(listener);
+  }
+
+  onEvent(listener) {
+    this.eventListeners.push(listener);
+  }
+
+  setEvent(event, serverNow = null) {
+    this.event = event;
+    for (const listener of this.eventListeners) listener(event, serverNow);
+  }
+
+  setClaims(bookable, pending) {
+    // The booking window decides whether free slots show a Claim link, a disabled button, or
+    // nothing; only the slots whose rendering differs are touched.
+    this.bookable = bookable;
+    this.pending = pending;
+    const wanted = bookable ? "open" : pending ? "pending" : "none";
+    for (const node of $$(".slot.slot--free", this.container)) {
+      const shown = $("[data-claim]", node) ? "open" : $("[data-claim-pending]", node) ? "pending" : "none";
+      const slot = this.slots.get(Number(node.dataset.slotId));
+      if (slot && shown !== wanted) renderSlot(node, slot, bookable, this.eventId, pending);
+    }
   }
 
   setState(state) {
@@ -281,6 +314,7 @@ class LiveRoster {
         if (this.inOrder(message)) {
           const title = $("[data-role=event-title]");
           if (title && message.event) title.textContent = message.event.title;
+          if (message.event) this.setEvent(message.event);
           this.refreshFragment();
         }
         break;
@@ -290,6 +324,9 @@ class LiveRoster {
       case "slots.added":
       case "slot.removed":
         if (this.inOrder(message)) this.refreshFragment();
+        break;
+      case "slots.updated":
+        if (this.inOrder(message)) this.applySlots(message.slots || []);
         break;
       default:
         break; // ping, pong and types this page does not use
@@ -302,14 +339,21 @@ class LiveRoster {
       && incoming.every((slot) => this.slots.has(slot.id) && sameShape(this.slots.get(slot.id), slot));
     const eventChanged = message.event && eventKey(message.event) !== this.eventKey;
     this.version = message.version;
+    if (message.event) this.setEvent(message.event);
     if (!sameStructure || eventChanged) {
       this.refreshFragment();
       return;
     }
-    for (const slot of incoming) this.applySlot(slot);
+    this.applySlots(incoming);
   }
 
-  applySlot(slot) {
+  applySlots(slots) {
+    // Many slots at once (a snapshot, a bulk lock): the counts are recomputed once.
+    for (const slot of slots) this.applySlot(slot, { counts: false });
+    this.updateCounts();
+  }
+
+  applySlot(slot, { counts = true } = {}) {
     const old = this.slots.get(slot.id);
     this.slots.set(slot.id, slot);
     if (!old || !sameShape(old, slot)) {
@@ -319,9 +363,9 @@ class LiveRoster {
     const node = $(`.slot[data-slot-id="${slot.id}"]`, this.container);
     if (node && (slotState(old) !== slotState(slot) || !node.classList.contains(`slot--${slotState(slot)}`)
         || JSON.stringify(old.booking) !== JSON.stringify(slot.booking))) {
-      renderSlot(node, slot, this.bookable, this.eventId);
+      renderSlot(node, slot, this.bookable, this.eventId, this.pending);
     }
-    this.updateCounts();
+    if (counts) this.updateCounts();
     for (const listener of this.listeners) listener(slot);
   }
 
@@ -509,6 +553,11 @@ class BookingModal {
     this.conflict.hidden = false;
   }
 
+  closedWhileOpen(text) {
+    // Booking closed with the form open: say so now rather than after a refused submit.
+    if (this.dialog.open && !this.claimed) this.showConflict(text);
+  }
+
   busy(on) {
     this.submitButton.disabled = on;
     this.submitButton.textContent = on ? "Claiming…" : "Claim slot";
@@ -587,6 +636,177 @@ class BookingModal {
   }
 }
 
+/* ---------- booking window: countdown to opening, closing, on the server's clock ---------- */
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+// The hero's summary of each state (web/window.py has the same labels).
+const WINDOW_BADGES = {
+  open: "Booking open", upcoming: "Booking not open yet", closed: "Booking closed",
+  cancelled: "Booking closed", unpublished: "Not published",
+};
+const pad = (n) => String(n).padStart(2, "0");
+
+function zuluFull(ms) {
+  const d = new Date(ms);
+  return `${DAYS[d.getUTCDay()]} ${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} `
+    + `${d.getUTCFullYear()} ${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}z`;
+}
+
+function timeNode(ms) {
+  return el("time", { class: "t", datetime: new Date(ms).toISOString(), "data-style": "full" },
+    zuluFull(ms));
+}
+
+function countdownText(ms) {
+  // `2d 03:14:05`, or `03:14:05` under a day (web/window.py formats it the same way).
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const days = Math.floor(total / 86400);
+  const rest = total % 86400;
+  const clock = `${pad(Math.floor(rest / 3600))}:${pad(Math.floor((rest % 3600) / 60))}:${pad(rest % 60)}`;
+  return days ? `${days}d ${clock}` : clock;
+}
+
+const parseTime = (value) => (value ? Date.parse(value) : null);
+
+class ServerClock {
+  // The server's time, from the `now` the page was rendered with plus the monotonic time since
+  // the response arrived: neither a wrong client clock nor one changed while the page is open
+  // moves it. It lags the server by the time the response took to arrive: never early.
+  constructor(serverNow) {
+    const navigation = performance.getEntriesByType?.("navigation")?.[0];
+    this.mark = navigation && navigation.responseStart > 0 ? navigation.responseStart : performance.now();
+    this.base = Date.parse(serverNow);
+    this.startDriftCheck();
+  }
+
+  now() {
+    return this.base + (performance.now() - this.mark);
+  }
+
+  sync(serverNow) {
+    // A later reading (a roster fragment's `now`) is a lower bound too: keep whichever is later.
+    const base = Date.parse(serverNow);
+    if (base > this.now()) {
+      this.base = base;
+      this.mark = performance.now();
+    }
+    this.startDriftCheck();
+  }
+
+  startDriftCheck() {
+    this.wallAt = Date.now();
+    this.monotonicAt = performance.now();
+  }
+
+  drifted() {
+    // The monotonic clock stops while the computer sleeps; the wall clock runs on (or was set).
+    // Either way the server must be asked again; true once per drift.
+    const drift = (Date.now() - this.wallAt) - (performance.now() - this.monotonicAt);
+    if (Math.abs(drift) < 2000) return false;
+    this.startDriftCheck();
+    return true;
+  }
+}
+
+class BookingWindow {
+  constructor(panel, roster, modal) {
+    this.panel = panel;
+    this.roster = roster;
+    this.modal = modal;
+    this.stateText = $("[data-role=window-state]", panel);
+    this.timer = $("[data-role=window-countdown]", panel);
+    this.clockText = $("[data-role=countdown]", panel);
+    this.badge = $("[data-role=window-badge]");
+    this.clock = new ServerClock(panel.dataset.serverNow);
+    this.timeout = null;
+    this.shown = null;
+    roster.onEvent((event, serverNow) => {
+      if (serverNow) this.clock.sync(serverNow);
+      this.setEvent(event);
+    });
+    document.addEventListener("visibilitychange", () => this.update());
+    this.setEvent(roster.event, { rendered: panel.dataset.state });
+  }
+
+  setEvent(event, { rendered = null } = {}) {
+    this.status = event.status;
+    this.opensAt = parseTime(event.booking_opens_at);
+    this.closesAt = parseTime(event.booking_closes_at) ?? parseTime(event.end_datetime);
+    if (rendered) this.shown = this.key(rendered); // the server's sentence is already there
+    this.claims = null; // a fresh roster fragment may show other Claim controls: check them
+    this.update();
+  }
+
+  state(now) {
+    // The booking core's rule (bookings/service.py ensure_bookable), on the server's clock.
+    if (this.status === "cancelled") return "cancelled";
+    if (this.status !== "published") return "unpublished";
+    if (this.opensAt !== null && now < this.opensAt) return "upcoming";
+    return now >= this.closesAt ? "closed" : "open";
+  }
+
+  key(state) {
+    return [state, this.opensAt, this.closesAt].join("|");
+  }
+
+  update() {
+    clearTimeout(this.timeout);
+    const now = this.clock.now();
+    const state = this.state(now);
+    if ((state === "upcoming" || state === "open") && this.clock.drifted()) {
+      this.roster.refreshFragment(); // after a sleep: its `now` puts the clock right (sync)
+    }
+    if (this.key(state) !== this.shown) this.render(state);
+    const claims = state === "open" || state === "upcoming" ? state : "none";
+    if (claims !== this.claims) {
+      this.claims = claims;
+      this.roster.setClaims(state === "open", state === "upcoming");
+    }
+    if (state === "upcoming") {
+      const left = this.opensAt - now;
+      this.clockText.textContent = countdownText(left);
+      // Wake on each whole second left, so the last wake-up is the moment of opening.
+      this.timeout = setTimeout(() => this.update(), left % 1000 || 1000);
+    } else if (state === "open") {
+      this.timeout = setTimeout(() => this.update(), Math.min(this.closesAt - now, 60000));
+    }
+  }
+
+  sentence(state) {
+    switch (state) {
+      case "upcoming":
+        return ["Booking is not open yet. It opens at ", timeNode(this.opensAt), "."];
+      case "open":
+        return ["Booking is open until ", timeNode(this.closesAt), "."];
+      case "closed":
+        return ["Booking closed at ", timeNode(this.closesAt), "."];
+      case "cancelled":
+        return ["Booking closed: this event was cancelled."];
+      default:
+        return ["Not published yet: booking opens once the event is published."];
+    }
+  }
+
+  render(state) {
+    const wasOpen = this.shown !== null && this.shown.startsWith("open|");
+    this.shown = this.key(state);
+    this.panel.classList.remove(...[...this.panel.classList].filter((c) => c.startsWith("window--")));
+    this.panel.classList.add(`window--${state}`);
+    this.panel.dataset.state = state;
+    // The polite status region changes only here, on a change of state: the ticking timer
+    // beside it is aria-live="off", so screen readers are not told every second.
+    this.stateText.replaceChildren(...this.sentence(state));
+    applyTimeMode(this.stateText);
+    this.timer.hidden = state !== "upcoming";
+    if (this.badge) {
+      this.badge.className = `meta--${state}`;
+      this.badge.textContent = WINDOW_BADGES[state];
+    }
+    if (wasOpen && state !== "open") this.modal.closedWhileOpen(this.stateText.textContent);
+  }
+}
+
 /* ---------- organizer helpers ---------- */
 
 function setupConfirmations() {
@@ -594,6 +814,22 @@ function setupConfirmations() {
     const button = event.target.closest("[data-confirm]");
     if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
   });
+}
+
+function setupSelectAll() {
+  // A header checkbox ticks or clears every box of its name (the organizer's bulk lock).
+  for (const all of $$("[data-select-all]")) {
+    const boxes = () => $$(`input[type=checkbox][name="${all.dataset.selectAll}"]`);
+    all.addEventListener("change", () => {
+      for (const box of boxes()) box.checked = all.checked;
+    });
+    document.addEventListener("change", (event) => {
+      if (event.target.name !== all.dataset.selectAll) return;
+      const ticked = boxes().filter((box) => box.checked).length;
+      all.checked = ticked === boxes().length;
+      all.indeterminate = ticked > 0 && !all.checked;
+    });
+  }
 }
 
 function setupAirportLookup() {
@@ -627,9 +863,11 @@ function setupAirportLookup() {
 setupTimeToggle();
 setupConfirmations();
 setupAirportLookup();
+setupSelectAll();
 const page = $("#event-page");
 if (page) {
   const roster = new LiveRoster(page);
-  new BookingModal($("#book"), roster);
-  window.skyslots = { roster };
+  const modal = new BookingModal($("#book"), roster);
+  const bookingWindow = new BookingWindow($("#booking-window"), roster, modal);
+  window.skyslots = { roster, bookingWindow };
 }

@@ -21,6 +21,7 @@ from skyslots.web.deps import CheckedForm, SessionUser
 from skyslots.web.forms import FormErrors, form_values, parse
 from skyslots.web.grid import build_roster, slot_label, slot_state, slot_times
 from skyslots.web.templating import PageRoute, render
+from skyslots.web.window import booking_window
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 BOOKING_FIELDS = ("pilot_name", "pilot_callsign", "email", "notes")
@@ -50,16 +51,19 @@ async def home(
 
 def roster_context(event: EventDetail, viewer: User | None) -> dict[str, Any]:
     minutes = int((event.end_datetime - event.start_datetime).total_seconds() // 60)
+    now = utcnow()
     return {
         "event": event,
         "duration": f"{minutes // 60} h" + (f" {minutes % 60:02d} min" if minutes % 60 else ""),
-        "roster": build_roster(event, utcnow()),
+        "roster": build_roster(event, now),
+        "booking_window": booking_window(event, now),
         "can_manage": can_manage(event, viewer),  # type: ignore[arg-type]
         "slot_state": slot_state,
         "slot_label": slot_label,
         "slot_times": slot_times,
         "roster_json": {
             "version": event.version,
+            "now": now.isoformat(timespec="milliseconds"),  # the booking window's clock
             "event": event.model_dump(mode="json", include=EVENT_JSON_FIELDS),
             "slots": [s.model_dump(mode="json") for s in event.slots],
         },

@@ -37,7 +37,7 @@ async def create_slots(
 async def update_slot(
     slot_id: RowId, data: SlotUpdate, db: DatabaseDep, user: OrganizerUser
 ) -> SlotOut:
-    """Lock or unlock a slot, or change its notes, order or time block."""
+    """Lock or unlock a slot, change its notes, order, time block or (pilot slots) flight."""
     slot = await db.transaction(slot_update, slot_id=slot_id, user=user, data=data)
     return SlotOut.model_validate(slot)
 

@@ -5,7 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from skyslots.accounts.deps import DatabaseDep, OrganizerUser
-from skyslots.slots.schemas import SlotCreate, SlotOut, SlotUpdate
+from skyslots.slots.generate import slots_generate
+from skyslots.slots.schemas import (
+    GeneratePreview,
+    GenerateResult,
+    SlotCreate,
+    SlotGenerate,
+    SlotOut,
+    SlotUpdate,
+)
 from skyslots.slots.service import slot_delete, slot_update, slots_create
 from skyslots.validation import RowId
 
@@ -47,3 +55,15 @@ async def delete_slot(slot_id: RowId, db: DatabaseDep, user: OrganizerUser) -> R
     """Delete a slot; 409 while it holds a claimed booking."""
     await db.transaction(slot_delete, slot_id=slot_id, user=user)
     return Response(status_code=204)
+
+
+@router.post("/events/{event_id}/slots/generate", status_code=201)
+async def generate_slots(
+    event_id: RowId, data: Annotated[SlotGenerate, Body()], response: Response, db: DatabaseDep,
+    user: OrganizerUser,
+) -> GenerateResult | GeneratePreview:  # fmt: skip
+    """Generate ATC blocks or pilot slots; 200 with a preview on `dry_run`, else 201."""
+    if data.dry_run:
+        response.status_code = 200
+        return await db.read(slots_generate, event_id=event_id, user=user, request=data)
+    return await db.transaction(slots_generate, event_id=event_id, user=user, request=data)

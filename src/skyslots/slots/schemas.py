@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from skyslots.validation import (
     CALLSIGN_SHAPED,
     AircraftType,
     AirportCode,
+    AtcCallsign,
     BlankIsNone,
     PilotCallsign,
     Text,
@@ -182,3 +183,61 @@ class SlotOut(SlotPreview, _SlotId):  # _SlotId last, so `id` comes first in the
 
 class SlotPublic(SlotOut):
     booking: BookingPublic | None = None
+
+
+# --- generation -------------------------------------------------------------------------------
+
+MAX_GENERATED = 2_000
+Minutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+
+
+class AtcGenerate(BaseModel):
+    """ATC positions x time blocks across the event, or across `from`..`to` inside it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["atc"]
+    positions: list[AtcCallsign] = Field(min_length=1, max_length=200, examples=[["EGLL_TWR"]])
+    block_minutes: Minutes = Field(examples=[120])
+    start: UTCDatetime | None = Field(default=None, alias="from")
+    end: UTCDatetime | None = Field(default=None, alias="to")
+    dry_run: bool = False
+
+
+class PilotGenerate(BaseModel):
+    """One pilot slot every `every_minutes` from `from` (included) to `to` (excluded)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["pilot"]
+    every_minutes: Minutes = Field(examples=[4])
+    start: UTCDatetime = Field(alias="from")
+    end: UTCDatetime = Field(alias="to")
+    origin_icao: AirportCode = Field(examples=["EGLL"])
+    destinations: list[AirportCode] = Field(min_length=1, max_length=100, examples=[["KJFK"]])
+    aircraft_type: OptionalAircraft = None
+    dry_run: bool = False
+
+
+SlotGenerate = Annotated[AtcGenerate | PilotGenerate, Field(discriminator="kind")]
+
+
+class SkippedSlot(SlotPreview):
+    """A generated slot left out because the event already has it."""
+
+    existing_slot_id: int
+    reason: str
+
+
+class GeneratePreview(BaseModel):
+    """A dry run: the slots that would be created, and those that already exist."""
+
+    slots: list[SlotPreview]
+    skipped: list[SkippedSlot]
+
+
+class GenerateResult(BaseModel):
+    """The slots created, and those skipped because they already existed."""
+
+    slots: list[SlotOut]
+    skipped: list[SkippedSlot]

@@ -33,7 +33,8 @@ async def event(client: httpx.AsyncClient, organizer: Account) -> dict[str, Any]
 
 
 def at(event: dict[str, Any], minutes: float) -> str:
-    return (datetime.fromisoformat(event["start_datetime"]) + timedelta(minutes=minutes)).isoformat()
+    start = datetime.fromisoformat(event["start_datetime"])
+    return (start + timedelta(minutes=minutes)).isoformat()
 
 
 async def count(db: Database, table: str) -> int:

@@ -241,3 +241,25 @@ class GenerateResult(BaseModel):
 
     slots: list[SlotOut]
     skipped: list[SkippedSlot]
+
+
+# --- CSV import -------------------------------------------------------------------------------
+
+
+class ImportProblem(BaseModel):
+    """One problem of an imported file: its line (1 is the header), column (None: the row)."""
+
+    line: int
+    column: str | None
+    message: str
+
+
+class ImportReport(BaseModel):
+    """A dry run of an import: how many rows are valid, and every problem found."""
+
+    valid: int
+    errors: list[ImportProblem]
+
+
+class ImportResult(BaseModel):
+    created: int

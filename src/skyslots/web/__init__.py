@@ -6,13 +6,21 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from skyslots.config import Settings
-from skyslots.web import airports, auth, manage, organizer, organizer_slots, public
+from skyslots.web import (
+    airports,
+    auth,
+    manage,
+    organizer,
+    organizer_slots,
+    organizer_tools,
+    public,
+)
 from skyslots.web.session import SessionMiddleware
 
 
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
-    for module in (airports, public, manage, auth, organizer, organizer_slots):
+    for module in (airports, public, manage, auth, organizer, organizer_slots, organizer_tools):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
     app.add_middleware(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -310,3 +311,24 @@ async def test_import_and_export_need_the_event_organizer(
         response = await client.get(export, headers=account.headers)
         assert response.status_code == 200
         assert response.text.splitlines()[1:] == ["EGLL_TWR,TWR,,,,,,,,,,false"] * 2
+
+
+async def test_the_documented_example_file_imports(
+    client: httpx.AsyncClient, organizer: Account
+) -> None:
+    example = Path(__file__).parent.parent / "docs" / "examples" / "slots-import.csv"
+    event = await make_event(
+        client,
+        organizer,
+        start_datetime="2026-12-10T16:00:00Z",
+        end_datetime="2026-12-10T22:00:00Z",
+    )
+    response = await upload(client, organizer, event, example.read_bytes())
+    assert (response.status_code, response.json()) == (201, {"created": 6}), response.text
+    slots = await slots_of(client, event)
+    assert [s["position_type"] for s in slots] == ["DEL", "TWR", "APP", "PILOT", "PILOT", "PILOT"]
+    assert [s["is_locked"] for s in slots] == [False, False, True, False, False, False]
+    assert [s["slot_time"] for s in slots[3:]] == [
+        "2026-12-10T17:04:00Z", "2026-12-10T17:08:00Z", "2026-12-10T17:12:00Z",
+    ]  # fmt: skip
+    assert slots[4]["notes"] == "Departure slot (CTOT), bring oceanic clearance"

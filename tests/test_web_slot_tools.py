@@ -199,6 +199,12 @@ async def test_import_page_reports_then_applies(client: httpx.AsyncClient, db: D
     assert nothing.status_code == 422 and "Choose a CSV file" in nothing.text
     again = await client.post(path, data={"csrf_token": token, "action": "apply", "csv": "x\n1"})
     assert again.status_code == 422 and "unknown column" in again.text
+    huge = b"position_name,notes\nEGLL-KJFK," + b"x" * 1_048_576 + b"\n"
+    too_big = await client.post(
+        path, data={"csrf_token": token, "action": "check"},
+        files={"file": ("huge.csv", huge, "text/csv")},
+    )  # fmt: skip
+    assert too_big.status_code == 413 and too_big.headers["content-type"].startswith("text/html")
     assert len(await slots_of(client, event)) == 2
 
 

@@ -73,7 +73,12 @@ def parse_time(text: str, event: Event) -> datetime:
         if hour > 23:
             raise ValueError(f"{text!r} is not a time of day; HHMM runs from 0000 to 2359")
         moment = datetime.combine(event.start_datetime.date(), time(hour, minute), tzinfo=UTC)
-        return moment + timedelta(days=1) if moment < event.start_datetime else moment
+        if moment >= event.start_datetime:
+            return moment
+        try:
+            return moment + timedelta(days=1)
+        except OverflowError:
+            raise ValueError(f"{text!r} would fall after the last representable day") from None
     try:
         return as_utc(datetime.fromisoformat(text))
     except ValueError:

@@ -63,7 +63,7 @@ def plan_atc(event: Event, request: AtcGenerate) -> list[SlotCreate]:
     steps = _steps(start, end, request.block_minutes, "block_minutes", len(positions))
     step = timedelta(minutes=request.block_minutes)
     blocks = [
-        (moment, min(moment + step, end))
+        (moment, moment + min(step, end - moment))  # never past `end`, even near datetime.max
         for moment in _moments(start, request.block_minutes, steps)
     ]
     return [

@@ -26,6 +26,7 @@ DEMO_EMAIL = "organizer@skyslots.demo"
 DEMO_TITLE = "Heathrow Evening Rush"
 ATC_POSITIONS = ["EGLL_DEL", "EGLL_GND", "EGLL_TWR", "EGLL_N_APP", "EGLL_S_APP"]
 DESTINATIONS = ["KJFK", "KBOS", "EHAM", "LFPG", "EDDF", "LEMD", "LIRF", "OMDB"]
+LONG_HAUL = {"KJFK", "KBOS", "OMDB"}
 SAMPLE_BOOKINGS = [
     (0, "Jane Doe", "JDOE"),
     (2, "Arjun Mehta", "AMEHTA"),
@@ -51,15 +52,21 @@ def _demo_slots(start: datetime) -> list[SlotCreate]:
         for block in range(3)
     ]
     first_departure = start + timedelta(hours=1)
-    pilots = [
-        SlotCreate(
-            position_name=f"EGLL-{DESTINATIONS[i % len(DESTINATIONS)]} "
-            f"{(first_departure + timedelta(minutes=4 * i)):%H%M}z",
-            position_type="PILOT",
-            notes="Departure slot (CTOT)",
+    pilots = []
+    for i in range(30):
+        destination = DESTINATIONS[i % len(DESTINATIONS)]
+        ctot = first_departure + timedelta(minutes=4 * i)
+        pilots.append(
+            SlotCreate(
+                position_name=f"EGLL-{destination} {ctot:%H%M}z",
+                position_type="PILOT",
+                origin_icao="EGLL",
+                destination_icao=destination,
+                slot_time=ctot,
+                aircraft_type="B77W" if destination in LONG_HAUL else "A320",
+                notes="Departure slot (CTOT)",
+            )
         )
-        for i in range(30)
-    ]
     return atc + pilots
 
 

@@ -49,6 +49,16 @@ class Unauthorized(SkySlotsError):
     code = "not_authenticated"
 
 
+class TooLarge(SkySlotsError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(SkySlotsError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class ValidationFailed(SkySlotsError):
     """A rule only the database can check (a slot outside its event); shaped like other 422s."""
 

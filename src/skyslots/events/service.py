@@ -102,11 +102,14 @@ async def event_create(session: AsyncSession, *, organizer: User, data: EventCre
 async def _ensure_slots_inside(
     session: AsyncSession, *, event_id: int, start: datetime, end: datetime
 ) -> None:
+    block_outside = Slot.start_time.is_not(None) & (
+        (Slot.start_time < start) | (Slot.end_time > end)
+    )
+    time_outside = Slot.slot_time.is_not(None) & ((Slot.slot_time < start) | (Slot.slot_time > end))
     outside = await session.scalar(
         select(func.count())
         .select_from(Slot)
-        .where(Slot.event_id == event_id, Slot.start_time.is_not(None))
-        .where((Slot.start_time < start) | (Slot.end_time > end))
+        .where(Slot.event_id == event_id, block_outside | time_outside)
     )
     if outside:
         raise ValidationFailed(

@@ -2,12 +2,67 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from skyslots.models import BookingStatus, PositionType
-from skyslots.validation import ATC_CALLSIGN, CALLSIGN_SHAPED, ID_MAX, Text, UTCDatetime
+from skyslots.validation import (
+    ATC_CALLSIGN,
+    CALLSIGN_SHAPED,
+    ID_MAX,
+    AircraftType,
+    AirportCode,
+    AtcCallsign,
+    BlankIsNone,
+    PilotCallsign,
+    Text,
+    UTCDatetime,
+    clean_text,
+)
+
+# The flight a pilot slot stands for; ATC slots have none of these.
+PILOT_FIELDS = (
+    "origin_icao",
+    "destination_icao",
+    "slot_time",
+    "aircraft_type",
+    "route",
+    "callsign",
+)
+ROUTE_MAX = 1_000
+
+OptionalAirport = Annotated[AirportCode | None, BlankIsNone]
+OptionalTime = Annotated[UTCDatetime | None, BlankIsNone]
+OptionalAircraft = Annotated[AircraftType | None, BlankIsNone]
+Route = Annotated[str, Field(max_length=ROUTE_MAX), AfterValidator(clean_text)]
+OptionalRoute = Annotated[Route | None, BlankIsNone]
+OptionalCallsign = Annotated[PilotCallsign | None, BlankIsNone]
+
+
+def pilot_only(field: str, position_name: str) -> str:
+    """The reason an ATC slot refuses a pilot slot's field."""
+    return f"{field} is for pilot slots only; {position_name} is an ATC position"
+
+
+def _kind(data: dict[str, object]) -> PositionType | None:
+    """The type a slot being validated will have (None while its name or type is invalid)."""
+    given = data.get("position_type")
+    if isinstance(given, PositionType):
+        return given
+    name = data.get("position_name")
+    if not isinstance(name, str) or "position_type" not in data:
+        return None
+    atc = ATC_CALLSIGN.match(" ".join(name.split()).upper())
+    return PositionType(atc.group(2)) if atc else PositionType.PILOT
 
 
 class SlotCreate(BaseModel):
@@ -23,6 +78,23 @@ class SlotCreate(BaseModel):
     notes: Text = Field(default="", max_length=2_000)
     start_time: UTCDatetime | None = None
     end_time: UTCDatetime | None = None
+    origin_icao: OptionalAirport = Field(default=None, examples=["EGLL"])
+    destination_icao: OptionalAirport = Field(default=None, examples=["KJFK"])
+    slot_time: OptionalTime = Field(
+        default=None, description="CTOT of a departure, ETA of an arrival"
+    )
+    aircraft_type: OptionalAircraft = Field(default=None, examples=["B77W"])
+    route: OptionalRoute = None
+    callsign: OptionalCallsign = Field(default=None, description="fixed by the organizer")
+
+    @field_validator(*PILOT_FIELDS)
+    @classmethod
+    def _pilot_only(cls, value: object, info: ValidationInfo) -> object:
+        kind = _kind(info.data)
+        if value is not None and kind is not None and kind != PositionType.PILOT:
+            name = " ".join(str(info.data["position_name"]).split()).upper()
+            raise ValueError(pilot_only(str(info.field_name), name))
+        return value
 
     @model_validator(mode="after")
     def _position(self) -> SlotCreate:
@@ -53,7 +125,7 @@ class SlotCreate(BaseModel):
 
 
 class SlotUpdate(BaseModel):
-    """Lock or unlock, notes, order, times; only the fields sent change."""
+    """Lock or unlock, notes, order, times, a pilot slot's flight; only the fields sent change."""
 
     is_locked: bool | None = None
     notes: Text | None = Field(default=None, max_length=2_000)
@@ -61,6 +133,12 @@ class SlotUpdate(BaseModel):
     callsign_pattern: Annotated[Text | None, Field(max_length=64)] = None
     start_time: UTCDatetime | None = None
     end_time: UTCDatetime | None = None
+    origin_icao: OptionalAirport = None
+    destination_icao: OptionalAirport = None
+    slot_time: OptionalTime = None
+    aircraft_type: OptionalAircraft = None
+    route: OptionalRoute = None
+    callsign: OptionalCallsign = None
 
 
 class BookingPublic(BaseModel):
@@ -75,10 +153,11 @@ class BookingPublic(BaseModel):
     claimed_at: datetime
 
 
-class SlotOut(BaseModel):
+class SlotPreview(BaseModel):
+    """A slot's fields without its id: what a dry run would create."""
+
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
     event_id: int
     position_name: str
     position_type: PositionType
@@ -88,6 +167,20 @@ class SlotOut(BaseModel):
     notes: str
     start_time: datetime | None
     end_time: datetime | None
+    origin_icao: str | None
+    destination_icao: str | None
+    slot_time: datetime | None
+    aircraft_type: str | None
+    route: str | None
+    callsign: str | None
+
+
+class _SlotId(BaseModel):
+    id: int
+
+
+class SlotOut(SlotPreview, _SlotId):  # _SlotId last, so `id` comes first in the JSON
+    """A slot as the API returns it."""
 
 
 class SlotState(StrEnum):
@@ -118,3 +211,83 @@ class SlotLock(BaseModel):
 
 class SlotLockResult(BaseModel):
     updated: int = Field(description="slots whose lock state changed (already right: not counted)")
+
+
+# --- generation -------------------------------------------------------------------------------
+
+MAX_GENERATED = 2_000
+Minutes = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+
+
+class AtcGenerate(BaseModel):
+    """ATC positions x time blocks across the event, or across `from`..`to` inside it."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["atc"]
+    positions: list[AtcCallsign] = Field(min_length=1, max_length=200, examples=[["EGLL_TWR"]])
+    block_minutes: Minutes = Field(examples=[120])
+    start: UTCDatetime | None = Field(default=None, alias="from")
+    end: UTCDatetime | None = Field(default=None, alias="to")
+    dry_run: bool = False
+
+
+class PilotGenerate(BaseModel):
+    """One pilot slot every `every_minutes` from `from` (included) to `to` (excluded)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["pilot"]
+    every_minutes: Minutes = Field(examples=[4])
+    start: UTCDatetime = Field(alias="from")
+    end: UTCDatetime = Field(alias="to")
+    origin_icao: AirportCode = Field(examples=["EGLL"])
+    destinations: list[AirportCode] = Field(min_length=1, max_length=100, examples=[["KJFK"]])
+    aircraft_type: OptionalAircraft = None
+    dry_run: bool = False
+
+
+SlotGenerate = Annotated[AtcGenerate | PilotGenerate, Field(discriminator="kind")]
+
+
+class SkippedSlot(SlotPreview):
+    """A generated slot left out because the event already has it."""
+
+    existing_slot_id: int
+    reason: str
+
+
+class GeneratePreview(BaseModel):
+    """A dry run: the slots that would be created, and those that already exist."""
+
+    slots: list[SlotPreview]
+    skipped: list[SkippedSlot]
+
+
+class GenerateResult(BaseModel):
+    """The slots created, and those skipped because they already existed."""
+
+    slots: list[SlotOut]
+    skipped: list[SkippedSlot]
+
+
+# --- CSV import -------------------------------------------------------------------------------
+
+
+class ImportProblem(BaseModel):
+    """One problem of an imported file: its line (1 is the header), column (None: the row)."""
+
+    line: int
+    column: str | None
+    message: str
+
+
+class ImportReport(BaseModel):
+    """A dry run of an import: how many rows are valid, and every problem found."""
+
+    valid: int
+    errors: list[ImportProblem]
+
+
+class ImportResult(BaseModel):
+    created: int

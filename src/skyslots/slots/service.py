@@ -14,7 +14,7 @@ from skyslots.errors import Conflict, NotFound, ValidationFailed
 from skyslots.events.service import ensure_can_manage, event_get, event_managed
 from skyslots.models import Booking, BookingStatus, Event, Slot, User
 from skyslots.roster import roster_changed
-from skyslots.slots.schemas import SlotCreate, SlotUpdate
+from skyslots.slots.schemas import PILOT_FIELDS, SlotCreate, SlotUpdate, pilot_only
 
 
 def _zulu(moment: datetime) -> str:
@@ -39,17 +39,44 @@ def slot_label(slot: Labelled) -> str:
     return slot.position_name
 
 
-def _ensure_inside_event(
-    event: Event, start: datetime | None, end: datetime | None, loc: tuple[str | int, ...]
-) -> None:
-    if start is None or end is None:
-        return
-    if start < event.start_datetime or end > event.end_datetime:
-        raise ValidationFailed(
-            (*loc, "start_time"),
-            f"the time block {_zulu(start)}-{_zulu(end)} must lie within the event "
-            f"({event.start_datetime:%Y-%m-%d %H%Mz} to {event.end_datetime:%Y-%m-%d %H%Mz})",
+def _window(event: Event) -> str:
+    return f"({event.start_datetime:%Y-%m-%d %H%Mz} to {event.end_datetime:%Y-%m-%d %H%Mz})"
+
+
+def slot_problems(
+    event: Event, *, start: datetime | None, end: datetime | None, slot_time: datetime | None
+) -> list[tuple[str, str]]:
+    """What keeps a slot's times outside its event, as (field, message) pairs; [] when it fits."""
+    problems = []
+    if start and end and (start < event.start_datetime or end > event.end_datetime):
+        problems.append(
+            (
+                "start_time",
+                f"the time block {_zulu(start)}-{_zulu(end)} must lie within the event "
+                f"{_window(event)}",
+            )
         )
+    if slot_time and not event.start_datetime <= slot_time <= event.end_datetime:
+        problems.append(
+            (
+                "slot_time",
+                f"the slot time {slot_time:%Y-%m-%d %H%Mz} must lie within the event "
+                f"{_window(event)}",
+            )
+        )
+    return problems
+
+
+def _ensure_inside_event(
+    event: Event,
+    loc: tuple[str | int, ...],
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    slot_time: datetime | None,
+) -> None:
+    for field, message in slot_problems(event, start=start, end=end, slot_time=slot_time):
+        raise ValidationFailed((*loc, field), message)
 
 
 async def slot_get(session: AsyncSession, *, slot_id: int, for_update: bool = False) -> Slot:
@@ -68,6 +95,14 @@ async def _managed_slot(
     return slot, event
 
 
+async def next_order_index(session: AsyncSession, *, event_id: int) -> int:
+    """The order_index the event's next unnumbered slot gets (after every existing one)."""
+    last = await session.scalar(
+        select(func.coalesce(func.max(Slot.order_index), -1)).where(Slot.event_id == event_id)
+    )
+    return int(last) + 1
+
+
 async def slots_create(
     session: AsyncSession, *, event_id: int, user: User, items: Sequence[SlotCreate]
 ) -> list[Slot]:
@@ -75,12 +110,10 @@ async def slots_create(
     event = await event_managed(session, event_id=event_id, user=user)
     for index, item in enumerate(items):
         loc: tuple[str | int, ...] = (index,) if len(items) > 1 else ()
-        _ensure_inside_event(event, item.start_time, item.end_time, loc)
-    next_index = (
-        await session.scalar(
-            select(func.coalesce(func.max(Slot.order_index), -1)).where(Slot.event_id == event_id)
+        _ensure_inside_event(
+            event, loc, start=item.start_time, end=item.end_time, slot_time=item.slot_time
         )
-    ) + 1
+    next_index = await next_order_index(session, event_id=event_id)
     slots = []
     for item in items:
         order_index = item.order_index
@@ -109,19 +142,24 @@ async def slots_create(
 
 
 async def slot_update(session: AsyncSession, *, slot_id: int, user: User, data: SlotUpdate) -> Slot:
-    """Lock or unlock a slot, change its notes, order or time block."""
+    """Lock or unlock a slot, change its notes, order, time block or (pilot slots) flight."""
     slot, event = await _managed_slot(session, slot_id=slot_id, user=user)
     changes = data.model_dump(exclude_unset=True)
     for field in ("is_locked", "notes", "order_index"):
         if field in changes and changes[field] is None:
             raise ValidationFailed(field, f"{field} cannot be null")
+    if slot.is_atc:
+        for field in PILOT_FIELDS:
+            if changes.get(field) is not None:
+                raise ValidationFailed(field, pilot_only(field, slot.position_name))
     start = changes.get("start_time", slot.start_time)
     end = changes.get("end_time", slot.end_time)
     if (start is None) != (end is None):
         raise ValidationFailed("start_time", "give both start_time and end_time, or neither")
     if start and end and end <= start:
         raise ValidationFailed("end_time", "end_time must be after start_time")
-    _ensure_inside_event(event, start, end, ())
+    slot_time = changes.get("slot_time", slot.slot_time)
+    _ensure_inside_event(event, (), start=start, end=end, slot_time=slot_time)
     changed = {k: v for k, v in changes.items() if getattr(slot, k) != v}
     if not changed:
         return slot

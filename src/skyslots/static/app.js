@@ -89,10 +89,13 @@ const eventKey = (event) => EVENT_FIELDS.map((key) => {
 
 const sameTime = (a, b) => (a && b ? Date.parse(a) === Date.parse(b) : a === b);
 
+const FLIGHT_FIELDS = ["origin_icao", "destination_icao", "aircraft_type", "route", "callsign"];
+
 function sameShape(a, b) {
   return a.position_name === b.position_name && a.position_type === b.position_type
     && a.order_index === b.order_index && a.notes === b.notes
-    && sameTime(a.start_time, b.start_time) && sameTime(a.end_time, b.end_time);
+    && sameTime(a.start_time, b.start_time) && sameTime(a.end_time, b.end_time)
+    && sameTime(a.slot_time, b.slot_time) && FLIGHT_FIELDS.every((key) => a[key] === b[key]);
 }
 
 function renderSlot(node, slot, bookable, eventId, pending = false) {

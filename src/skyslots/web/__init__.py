@@ -13,6 +13,7 @@ from skyslots.web import (
     organizer,
     organizer_locks,
     organizer_slots,
+    organizer_tools,
     public,
 )
 from skyslots.web.session import SessionMiddleware
@@ -20,7 +21,8 @@ from skyslots.web.session import SessionMiddleware
 
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
-    for module in (airports, public, manage, auth, organizer, organizer_slots, organizer_locks):
+    modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
+    for module in (*modules, organizer_tools):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
     app.add_middleware(

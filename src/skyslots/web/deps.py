@@ -11,6 +11,7 @@ from skyslots.accounts.deps import DatabaseDep
 from skyslots.accounts.service import user_get
 from skyslots.errors import Forbidden, Unauthorized
 from skyslots.models import Role, User
+from skyslots.slots.upload import upload_form
 from skyslots.web.templating import web_session
 
 CSRF_FIELD = "csrf_token"
@@ -36,9 +37,7 @@ async def organizer_page_user(user: Annotated[User | None, Depends(session_user)
     return user
 
 
-async def checked_form(request: Request) -> FormData:
-    """The POSTed form, refused (403) unless it carries this session's CSRF token."""
-    form = await request.form()
+def _ensure_csrf(request: Request, form: FormData) -> FormData:
     token = form.get(CSRF_FIELD)
     if not web_session(request).csrf_matches(token if isinstance(token, str) else None):
         raise Forbidden(
@@ -48,6 +47,17 @@ async def checked_form(request: Request) -> FormData:
     return form
 
 
+async def checked_form(request: Request) -> FormData:
+    """The POSTed form, refused (403) unless it carries this session's CSRF token."""
+    return _ensure_csrf(request, await request.form())
+
+
+async def checked_upload(request: Request) -> FormData:
+    """A POSTed form with a file, read within the upload limit (413), CSRF-checked (403)."""
+    return _ensure_csrf(request, await upload_form(request))
+
+
 SessionUser = Annotated[User | None, Depends(session_user)]
 OrganizerPage = Annotated[User, Depends(organizer_page_user)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+CheckedUpload = Annotated[FormData, Depends(checked_upload)]

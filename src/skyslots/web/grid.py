@@ -83,7 +83,7 @@ def _atc_rank(slot: SlotPublic) -> tuple[int, int, str]:
 
 
 def build_roster(event: EventDetail, now: datetime) -> Roster:
-    """Group the event's slots: ATC rows from DEL up to CTR, pilot slots in time order."""
+    """Group the event's slots: ATC rows from DEL up to CTR, pilot slots by slot time."""
     atc = [s for s in event.slots if s.position_type != PositionType.PILOT]
     pilots = [s for s in event.slots if s.position_type == PositionType.PILOT]
     rows: dict[str, AtcRow] = {}
@@ -96,6 +96,8 @@ def build_roster(event: EventDetail, now: datetime) -> Roster:
         )
         row.cells.setdefault(block, []).append(slot)
     pilots.sort(key=lambda s: (s.start_time or event.start_datetime, s.order_index, s.id))
+    # Then by slot time (CTOT/ETA); the sort is stable, so untimed slots keep that order after.
+    pilots.sort(key=lambda s: (s.slot_time is None, s.slot_time or event.start_datetime))
     states = [slot_state(s) for s in event.slots]
     return Roster(
         blocks=sorted(blocks, key=lambda b: (b.start, b.end)),

@@ -25,7 +25,10 @@ from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
 
-SLOT_FIELDS = ("position_name", "position_type", "start_time", "end_time", "notes")
+SLOT_FIELDS = (
+    "position_name", "position_type", "start_time", "end_time", "notes", "origin_icao",
+    "destination_icao", "slot_time", "aircraft_type", "route", "callsign",
+)  # fmt: skip
 BULK_FIELDS = ("kind", "lines", "start", "end", "minutes")
 
 

@@ -71,7 +71,12 @@ async def live_stack(
                 await connection.close()
         db = Database(make_settings(url, folder))
         server = await asyncio.to_thread(start_server, url, env=SERVER_ENV, workers=SERVER_WORKERS)
-        limits = httpx.Limits(max_connections=STORM + 50, max_keepalive_connections=STORM + 50)
+        # Idle connections are dropped by the client (2 s) well before uvicorn closes them (5 s):
+        # otherwise a request can go out on a connection the server is closing at that moment,
+        # an httpx.ReadError that only shows when slow set-up leaves the pool idle ~5 s (load).
+        limits = httpx.Limits(
+            max_connections=STORM + 50, max_keepalive_connections=STORM + 50, keepalive_expiry=2
+        )
         try:
             async with httpx.AsyncClient(
                 base_url=server.base_url, limits=limits, timeout=60

@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.accounts.security import manage_token_matches
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
-from skyslots.bookings.pending import occupant_ended
+from skyslots.bookings.occupancy import occupant_ended, slot_changed
 from skyslots.bookings.rules import Occupant
-from skyslots.bookings.service import slot_changed
 from skyslots.db import utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound, Unauthorized
 from skyslots.events.service import can_manage

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
+from skyslots.bookings.occupancy import free_or_refuse
 from skyslots.bookings.rules import Occupant
-from skyslots.bookings.service import free_or_refuse
 from skyslots.constraints import violated_constraint
 from skyslots.db import utcnow
 from skyslots.errors import Conflict, NotFound, ValidationFailed

@@ -17,19 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.accounts.security import hash_manage_token, manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
-from skyslots.bookings.pending import occupant_ended
+from skyslots.bookings.occupancy import free_or_refuse, slot_changed
 from skyslots.bookings.rules import Occupant, booking_callsign, ensure_bookable, occupied
 from skyslots.bookings.schemas import BookingCreate
 from skyslots.bookings.seats import first_free_seat, limit_reached
 from skyslots.constraints import violated_constraint
-from skyslots.db import KeepChanges, Retry, utcnow
+from skyslots.db import Retry, utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound
 from skyslots.events.service import ensure_can_manage, event_managed
 from skyslots.models import Booking, BookingStatus, EventStatus, User
 from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
-from skyslots.realtime.messages import slot_message
-from skyslots.roster import AuditEntry, journal_change
-from skyslots.slots.repository import public_slot, with_occupant
+from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 
 __all__ = ["Claim", "booking_assign", "booking_claim", "bookings_of_event", "ensure_bookable"]
@@ -47,58 +45,6 @@ class Claim:
     pilot_name: str
     claimed_at: datetime
     manage_token: str
-
-
-class KeptConflict(Conflict, KeepChanges):
-    """A refusal after the unit of work freed an expired hold and promoted its waitlist."""
-
-
-async def slot_changed(
-    session: AsyncSession,
-    *,
-    context: Row[Any],
-    occupant: Occupant | None,
-    change: str,
-    audit: AuditEntry | None,
-    now: datetime,
-    only_published: bool = False,
-) -> int | None:
-    """Journal the slot of `context` with its new occupant (built from data in hand)."""
-    values = with_occupant(
-        context._mapping, **(occupant.columns() if occupant else {"occupant_id": None})
-    )
-    message = slot_message(event_id=context.event_id, change=change, slot=public_slot(values, now))
-    return await journal_change(
-        session,
-        event_id=context.event_id,
-        message=message,
-        audit=audit,
-        only_published=only_published,
-        now=now,
-    )
-
-
-async def free_or_refuse(
-    session: AsyncSession, *, context: Row[Any], occupant: Occupant, now: datetime
-) -> None:
-    """The slot has an occupant: refuse, unless it is a hold or offer whose time ran out; that
-    one is ended now (its slot passing to the waitlist, which then also refuses)."""
-    if not occupant.is_due(now):
-        raise occupied(context, occupant)
-    _, promoted = await occupant_ended(
-        session, context=context, occupant=occupant, status=BookingStatus.EXPIRED, now=now
-    )
-    if promoted is not None:
-        await slot_changed(
-            session,
-            context=context,
-            occupant=promoted,
-            change="waitlist.promoted",
-            audit=None,
-            now=now,
-        )
-        refusal = occupied(context, promoted)
-        raise KeptConflict(refusal.detail, code=refusal.code)
 
 
 async def _own_hold(

@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.accounts.security import manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
-from skyslots.bookings.pending import occupant_ended
+from skyslots.bookings.occupancy import free_or_refuse, occupant_ended, slot_changed
 from skyslots.bookings.rules import Occupant, ensure_bookable, occupied
-from skyslots.bookings.service import free_or_refuse, slot_changed
 from skyslots.constraints import violated_constraint
 from skyslots.db import Retry, utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound

@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.bookings import repository
-from skyslots.bookings.pending import occupant_ended
+from skyslots.bookings.occupancy import occupant_ended, slot_changed
 from skyslots.bookings.rules import Occupant
-from skyslots.bookings.service import slot_changed
 from skyslots.db import Database, utcnow
 from skyslots.models import Booking, BookingStatus
 from skyslots.models.booking import PENDING

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.accounts.security import manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor, audit_record
 from skyslots.bookings import repository
-from skyslots.bookings.pending import occupant_ended
+from skyslots.bookings.occupancy import KeptConflict, occupant_ended, slot_changed
 from skyslots.bookings.rules import Occupant, booking_refusal
 from skyslots.bookings.seats import first_free_seat
-from skyslots.bookings.service import Claim, KeptConflict, claim_refusal, slot_changed
+from skyslots.bookings.service import Claim, claim_refusal
 from skyslots.constraints import violated_constraint
 from skyslots.db import utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound

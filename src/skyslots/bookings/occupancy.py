@@ -1,5 +1,5 @@
-"""Holds and waitlist offers that run out: decided when someone next touches the slot, or by the
-sweep, in a unit of work that also passes the slot on to its waitlist."""
+"""A slot's occupant changing: a hold, offer or claim ending (the slot passing to its waitlist in
+the same unit of work), a hold or offer that ran out, and the message of the slot's new state."""
 
 from __future__ import annotations
 
@@ -11,8 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.audit.service import SYSTEM, audit_record
 from skyslots.bookings import repository
-from skyslots.bookings.rules import Occupant
+from skyslots.bookings.rules import Occupant, occupied
+from skyslots.db import KeepChanges
+from skyslots.errors import Conflict
 from skyslots.models import BookingStatus, WaitlistStatus
+from skyslots.realtime.messages import slot_message
+from skyslots.roster import AuditEntry, journal_change
+from skyslots.slots.repository import public_slot, with_occupant
 from skyslots.slots.service import slot_label
 from skyslots.waitlist.promotion import offer_ended, promote_waiter
 
@@ -61,3 +66,55 @@ async def occupant_ended(
         )
     promoted = await promote_waiter(session, context=context, now=now) if promote else None
     return True, promoted
+
+
+class KeptConflict(Conflict, KeepChanges):
+    """A refusal after the unit of work freed an expired hold and promoted its waitlist."""
+
+
+async def slot_changed(
+    session: AsyncSession,
+    *,
+    context: Row[Any],
+    occupant: Occupant | None,
+    change: str,
+    audit: AuditEntry | None,
+    now: datetime,
+    only_published: bool = False,
+) -> int | None:
+    """Journal the slot of `context` with its new occupant (built from data in hand)."""
+    values = with_occupant(
+        context._mapping, **(occupant.columns() if occupant else {"occupant_id": None})
+    )
+    message = slot_message(event_id=context.event_id, change=change, slot=public_slot(values, now))
+    return await journal_change(
+        session,
+        event_id=context.event_id,
+        message=message,
+        audit=audit,
+        only_published=only_published,
+        now=now,
+    )
+
+
+async def free_or_refuse(
+    session: AsyncSession, *, context: Row[Any], occupant: Occupant, now: datetime
+) -> None:
+    """The slot has an occupant: refuse, unless it is a hold or offer whose time ran out; that
+    one is ended now (its slot passing to the waitlist, which then also refuses)."""
+    if not occupant.is_due(now):
+        raise occupied(context, occupant)
+    _, promoted = await occupant_ended(
+        session, context=context, occupant=occupant, status=BookingStatus.EXPIRED, now=now
+    )
+    if promoted is not None:
+        await slot_changed(
+            session,
+            context=context,
+            occupant=promoted,
+            change="waitlist.promoted",
+            audit=None,
+            now=now,
+        )
+        refusal = occupied(context, promoted)
+        raise KeptConflict(refusal.detail, code=refusal.code)

@@ -64,7 +64,8 @@ async def waitlist_position(session: AsyncSession, entry: WaitlistEntry) -> int 
 async def _free_slot_matching(
     session: AsyncSession, *, event_id: int, data: WaitlistJoin, now: datetime
 ) -> Slot | None:
-    """A slot the entry would wait for that nobody holds (or whose hold ran out)."""
+    """A slot the entry would wait for that could be booked now: unlocked, nobody holding it (or
+    their hold ran out). A locked slot may be waited for: it may be unlocked."""
     occupant = repository.bookings.alias("taken")
     statement = (
         select(Slot)
@@ -74,15 +75,13 @@ async def _free_slot_matching(
             & occupant.c.status.in_([s.value for s in OCCUPYING])
             & ((occupant.c.status == BookingStatus.CLAIMED) | (occupant.c.expires_at > now)),
         )
-        .where(Slot.event_id == event_id, occupant.c.id.is_(None))
+        .where(Slot.event_id == event_id, occupant.c.id.is_(None), Slot.is_locked.is_(False))
         .limit(1)
     )
     if data.slot_id is not None:
         statement = statement.where(Slot.id == data.slot_id)
-    else:
-        statement = statement.where(Slot.is_locked.is_(False))
-        if data.position_type is not None:
-            statement = statement.where(Slot.position_type == data.position_type)
+    elif data.position_type is not None:
+        statement = statement.where(Slot.position_type == data.position_type)
     return (await session.execute(statement)).scalar_one_or_none()
 
 

@@ -20,7 +20,9 @@ from skyslots.slots.schemas import SlotCreate, SlotUpdate
 from skyslots.slots.service import slot_delete, slot_get, slot_update, slots_create
 from skyslots.web.deps import CheckedForm, OrganizerPage
 from skyslots.web.forms import FormErrors, expand_bulk, form_errors, form_values, parse
-from skyslots.web.grid import slot_label, slot_state
+from skyslots.web.grid import slot_label
+from skyslots.web.organizer_roster import roster_state
+from skyslots.web.organizer_waitlist import roster_and_waitlist, waiting_elsewhere, waiting_per_slot
 from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
@@ -35,12 +37,13 @@ BULK_FIELDS = ("kind", "lines", "start", "end", "minutes")
 async def _slots_page(
     request: Request, db: DatabaseDep, event_id: int, user: User, *, status: int = 200, **extra: Any
 ) -> Response:
-    await db.read(event_managed, event_id=event_id, user=user)
-    event = await db.read(event_detail, event_id=event_id, viewer=user)
+    event, entries = await db.read(roster_and_waitlist, event_id=event_id, user=user)
     context: dict[str, Any] = {
         "event": event,
         "tab": "slots",
-        "slot_state": slot_state,
+        "slot_state": roster_state,
+        "waiting": waiting_per_slot(entries),
+        "waiting_elsewhere": waiting_elsewhere(entries),
         "slot_label": slot_label,
         "single": {},
         "bulk": {"kind": "atc", "minutes": "120"},

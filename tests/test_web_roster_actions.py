@@ -336,3 +336,23 @@ async def test_new_pages_for_unknown_rows_are_404_pages(
             assert posted.status_code == 404, path
     huge = await client.get(f"/organizer/slots/{2**40}/assign")
     assert huge.status_code == 422  # out of range for an id: refused before the database
+
+
+async def test_out_of_range_ids_never_reach_the_database(
+    client: httpx.AsyncClient, organizer: Account
+) -> None:
+    token = await signed_in(client, organizer)
+    huge = 2**40  # beyond a 32-bit serial: PostgreSQL's driver would refuse it with a 500
+    gets = [f"/organizer/events/{huge}{tail}" for tail in
+            ("", "/edit", "/bookings", "/audit", "/waitlist", "/bookings/release-all",
+             "/slots/generate", "/slots/import")]  # fmt: skip
+    gets += [f"/organizer/slots/{huge}/assign", f"/organizer/bookings/{huge}/move"]
+    posts = [f"/organizer/events/{huge}{tail}" for tail in
+             ("/edit", "/status", "/slots", "/slots/bulk", "/slots/lock", "/slots/generate",
+              "/bookings/release-all")]  # fmt: skip
+    posts += [f"/organizer/slots/{huge}", f"/organizer/bookings/{huge}/release",
+              f"/organizer/slots/{huge}/assign", f"/organizer/bookings/{huge}/move"]  # fmt: skip
+    for path in gets:
+        assert (await client.get(path)).status_code == 422, path
+    for path in posts:
+        assert (await client.post(path, data={"csrf_token": token})).status_code == 422, path

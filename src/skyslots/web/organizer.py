@@ -15,6 +15,7 @@ from skyslots.events.schemas import EventCreate, EventUpdate
 from skyslots.events.service import event_create, event_managed, event_update, events_managed_by
 from skyslots.events.stats import SlotCounts, slot_counts
 from skyslots.models import Event, EventStatus, User
+from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, OrganizerPage
 from skyslots.web.forms import FormErrors, form_errors, form_values, parse
 from skyslots.web.templating import PageRoute, render, web_session
@@ -105,7 +106,7 @@ async def create_event(
 
 @router.get("/events/{event_id}/edit")
 async def edit_event_page(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage
 ) -> Response:
     """The event's fields, ready to change."""
     event = await db.read(event_managed, event_id=event_id, user=user)
@@ -114,7 +115,7 @@ async def edit_event_page(
 
 @router.post("/events/{event_id}/edit")
 async def edit_event(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Save the event's fields (the same rules as PATCH /api/events/{id})."""
     event = await db.read(event_managed, event_id=event_id, user=user)
@@ -130,7 +131,7 @@ async def edit_event(
 
 @router.post("/events/{event_id}/status")
 async def change_status(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Publish, unpublish or cancel."""
     action = form_values(form, ["action"])["action"]

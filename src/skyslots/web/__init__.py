@@ -12,8 +12,10 @@ from skyslots.web import (
     manage,
     organizer,
     organizer_locks,
+    organizer_roster,
     organizer_slots,
     organizer_tools,
+    organizer_waitlist,
     public,
 )
 from skyslots.web.session import SessionMiddleware
@@ -22,7 +24,7 @@ from skyslots.web.session import SessionMiddleware
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
-    for module in (*modules, organizer_tools):
+    for module in (*modules, organizer_tools, organizer_roster, organizer_waitlist):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
     app.add_middleware(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.errors import ValidationFailed
@@ -14,12 +15,15 @@ from skyslots.events.schemas import EventCreate, EventUpdate
 from skyslots.events.service import event_create, event_managed, event_update, events_managed_by
 from skyslots.events.stats import SlotCounts, slot_counts
 from skyslots.models import Event, EventStatus, User
+from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, OrganizerPage
 from skyslots.web.forms import FormErrors, form_errors, form_values, parse
 from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
 
+# Booking rules: a field the form does not send keeps its default (create) or current value.
+SETTING_FIELDS = ("hold_seconds", "waitlist_mode", "offer_seconds", "max_slots_per_person")
 EVENT_FIELDS = (
     "title",
     "airport_icao",
@@ -30,12 +34,20 @@ EVENT_FIELDS = (
     "booking_closes_at",
     "description",
     "status",
+    *SETTING_FIELDS,
 )
+RULE_DEFAULTS = {name: EventCreate.model_fields[name].default for name in SETTING_FIELDS}
 STATUS_ACTIONS = {
     "publish": (EventStatus.PUBLISHED, "published: it is on the home page and takes bookings"),
     "unpublish": (EventStatus.DRAFT, "back to draft: only you can see it"),
     "cancel": (EventStatus.CANCELLED, "cancelled: it takes no more bookings"),
 }
+
+
+def _event_values(form: FormData) -> dict[str, str]:
+    """The event form's values, without the booking rules it left out."""
+    values = form_values(form, EVENT_FIELDS)
+    return {k: v for k, v in values.items() if k not in SETTING_FIELDS or k in form}
 
 
 async def _dashboard(
@@ -61,7 +73,13 @@ def _event_form(
     errors: dict[str, str],
     status: int = 200,
 ) -> Response:
-    context = {"event": event, "values": values, "errors": errors, "tab": "edit"}
+    context = {
+        "event": event,
+        "values": values,
+        "errors": errors,
+        "tab": "edit",
+        "rules": {k: getattr(event, k) for k in SETTING_FIELDS} if event else RULE_DEFAULTS,
+    }
     return render(request, "organizer/event_form.html", context, status=status)
 
 
@@ -76,9 +94,10 @@ async def create_event(
     request: Request, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Create the event, then go on to its slots."""
-    values = form_values(form, EVENT_FIELDS)
+    values = _event_values(form)
     try:
-        event = await db.transaction(event_create, organizer=user, data=parse(EventCreate, values))
+        data = parse(EventCreate, values)
+        event = await db.transaction(event_create, organizer=user, data=data)
     except FormErrors as exc:
         return _event_form(request, event=None, values=values, errors=exc.errors, status=422)
     web_session(request).flash("success", f"Created {event.title}. Now add its slots.")
@@ -87,7 +106,7 @@ async def create_event(
 
 @router.get("/events/{event_id}/edit")
 async def edit_event_page(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage
 ) -> Response:
     """The event's fields, ready to change."""
     event = await db.read(event_managed, event_id=event_id, user=user)
@@ -96,11 +115,11 @@ async def edit_event_page(
 
 @router.post("/events/{event_id}/edit")
 async def edit_event(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Save the event's fields (the same rules as PATCH /api/events/{id})."""
     event = await db.read(event_managed, event_id=event_id, user=user)
-    values = form_values(form, EVENT_FIELDS)
+    values = _event_values(form)
     try:
         data = parse(EventUpdate, {k: v for k, v in values.items() if k != "status"})
         await db.transaction(event_update, event_id=event_id, user=user, data=data)
@@ -112,7 +131,7 @@ async def edit_event(
 
 @router.post("/events/{event_id}/status")
 async def change_status(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Publish, unpublish or cancel."""
     action = form_values(form, ["action"])["action"]

@@ -9,6 +9,7 @@ from skyslots.accounts.deps import DatabaseDep
 from skyslots.errors import ValidationFailed
 from skyslots.slots.locks import slots_lock
 from skyslots.slots.schemas import SlotLock
+from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, OrganizerPage
 from skyslots.web.forms import GENERAL, FormErrors, form_errors, form_values, parse
 from skyslots.web.templating import PageRoute, web_session
@@ -27,7 +28,7 @@ def _outcome(locked: bool, updated: int, selected: int) -> str:
 
 @router.post("/events/{event_id}/slots/lock")
 async def lock_selected(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Lock or unlock the ticked slots (the same service as POST /api/events/{id}/slots/lock)."""
     action = form_values(form, ["action"])["action"]

@@ -18,9 +18,12 @@ from skyslots.models import User
 from skyslots.slots.reorder import slot_move
 from skyslots.slots.schemas import SlotCreate, SlotUpdate
 from skyslots.slots.service import slot_delete, slot_get, slot_update, slots_create
+from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, OrganizerPage
 from skyslots.web.forms import FormErrors, expand_bulk, form_errors, form_values, parse
-from skyslots.web.grid import slot_label, slot_state
+from skyslots.web.grid import slot_label
+from skyslots.web.organizer_roster import roster_state
+from skyslots.web.organizer_waitlist import roster_and_waitlist, waiting_elsewhere, waiting_per_slot
 from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
@@ -35,12 +38,13 @@ BULK_FIELDS = ("kind", "lines", "start", "end", "minutes")
 async def _slots_page(
     request: Request, db: DatabaseDep, event_id: int, user: User, *, status: int = 200, **extra: Any
 ) -> Response:
-    await db.read(event_managed, event_id=event_id, user=user)
-    event = await db.read(event_detail, event_id=event_id, viewer=user)
+    event, entries = await db.read(roster_and_waitlist, event_id=event_id, user=user)
     context: dict[str, Any] = {
         "event": event,
         "tab": "slots",
-        "slot_state": slot_state,
+        "slot_state": roster_state,
+        "waiting": waiting_per_slot(entries),
+        "waiting_elsewhere": waiting_elsewhere(entries),
         "slot_label": slot_label,
         "single": {},
         "bulk": {"kind": "atc", "minutes": "120"},
@@ -53,7 +57,7 @@ async def _slots_page(
 
 @router.get("/events/{event_id}")
 async def slots_page(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage
 ) -> Response:
     """The event's slots with their bookings, and the forms to add more."""
     return await _slots_page(request, db, event_id, user)
@@ -61,7 +65,7 @@ async def slots_page(
 
 @router.post("/events/{event_id}/slots")
 async def add_slot(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Add one slot."""
     values = form_values(form, SLOT_FIELDS)
@@ -80,7 +84,7 @@ async def add_slot(
 
 @router.post("/events/{event_id}/slots/bulk")
 async def add_slots(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Add positions x time blocks at once: all of them, or none."""
     values = form_values(form, BULK_FIELDS)
@@ -103,7 +107,7 @@ async def add_slots(
 
 @router.post("/slots/{slot_id}")
 async def slot_action(
-    request: Request, slot_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, slot_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Lock, unlock, move up or down, or delete one slot."""
     action = form_values(form, ["action"])["action"]
@@ -128,7 +132,7 @@ async def slot_action(
 
 @router.post("/bookings/{booking_id}/release")
 async def release_booking(
-    request: Request, booking_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, booking_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Release anyone's booking on my event."""
     back = form_values(form, ["back"])["back"]
@@ -146,7 +150,7 @@ async def release_booking(
 
 @router.get("/events/{event_id}/bookings")
 async def bookings_page(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage
 ) -> Response:
     """Every booking of the event, with emails and notes."""
     bookings = await db.read(bookings_of_event, event_id=event_id, user=user)
@@ -158,7 +162,7 @@ async def bookings_page(
 
 @router.get("/events/{event_id}/audit")
 async def audit_page(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage
 ) -> Response:
     """The event's audit log, newest first."""
     event = await db.read(event_managed, event_id=event_id, user=user)

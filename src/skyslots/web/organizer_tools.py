@@ -17,6 +17,7 @@ from skyslots.slots.exchange import ImportFailed, slots_import
 from skyslots.slots.generate import slots_generate
 from skyslots.slots.schemas import AtcGenerate, GeneratePreview, ImportReport, PilotGenerate
 from skyslots.slots.upload import form_csv
+from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, CheckedUpload, OrganizerPage
 from skyslots.web.forms import FormErrors, form_errors, form_values, parse
 from skyslots.web.templating import PageRoute, render, web_session
@@ -74,7 +75,7 @@ async def _generate_page(
 
 @router.get("/events/{event_id}/slots/generate")
 async def generate_page(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage
 ) -> Response:
     """The form that generates ATC blocks or pilot slots."""
     event = await db.read(event_managed, event_id=event_id, user=user)
@@ -83,7 +84,7 @@ async def generate_page(
 
 @router.post("/events/{event_id}/slots/generate")
 async def generate_slots(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
 ) -> Response:
     """Preview the slots the form would generate (action=preview), or create them (create)."""
     event = await db.read(event_managed, event_id=event_id, user=user)
@@ -113,7 +114,7 @@ async def _import_page(
 
 @router.get("/events/{event_id}/slots/import")
 async def import_page(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage
 ) -> Response:
     """The form that checks a CSV of slots before importing it."""
     event = await db.read(event_managed, event_id=event_id, user=user)
@@ -122,7 +123,7 @@ async def import_page(
 
 @router.post("/events/{event_id}/slots/import")
 async def import_slots(
-    request: Request, event_id: int, db: DatabaseDep, user: OrganizerPage, form: CheckedUpload
+    request: Request, event_id: RowId, db: DatabaseDep, user: OrganizerPage, form: CheckedUpload
 ) -> Response:
     """Check the uploaded CSV and show every problem (action=check), or import it (apply)."""
     event = await db.read(event_managed, event_id=event_id, user=user)

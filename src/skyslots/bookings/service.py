@@ -127,7 +127,9 @@ async def booking_claim(
         raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
     if assigned_by is None:
         ensure_bookable(context, context, now)
-    elif context.status == EventStatus.CANCELLED:
+    else:
+        ensure_can_manage(context, assigned_by)
+    if assigned_by is not None and context.status == EventStatus.CANCELLED:
         raise Conflict(
             f"{context.title} was cancelled; it takes no bookings.", code="event_not_published"
         )
@@ -229,11 +231,6 @@ async def booking_assign(
     now: datetime | None = None,
 ) -> Claim:
     """An organizer books a slot for a named person: window and lock do not apply, limits do."""
-    connection = await session.connection()
-    context = await repository.slot_context(connection, slot_id)
-    if context is None:
-        raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
-    ensure_can_manage(context, user)
     return await booking_claim(session, slot_id=slot_id, data=data, assigned_by=user, now=now)
 
 

@@ -46,7 +46,7 @@ class Claim(BaseModel):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.pool = await asyncpg.create_pool(DSN, min_size=2, max_size=POOL_SIZE)
+    app.state.pool = await asyncpg.create_pool(DSN, min_size=min(2, POOL_SIZE), max_size=POOL_SIZE)
     try:
         yield
     finally:

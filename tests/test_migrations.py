@@ -181,6 +181,10 @@ async def test_partial_unique_indexes_guard_claims(client: httpx.AsyncClient, db
             "SELECT status, count(*) FROM bookings GROUP BY status ORDER BY status"
         )
         assert statuses.all() == [("claimed", 2), ("released", 2)]
+    # A booking's event is its slot's: another event's id is refused, and nothing is written.
+    other = await make_event(client, organizer)
+    with pytest.raises(IntegrityError, match=r"fk_bookings_slot_id_slots|FOREIGN KEY"):
+        await insert({**row(second, "EZY3", "released"), "event_id": other["id"]})
 
 
 async def test_the_alembic_command_uses_the_settings(fresh_url: str, tmp_path: Path) -> None:
@@ -219,6 +223,10 @@ def _schema(connection: sa.Connection) -> dict[str, Any]:
             for fk in inspector.get_foreign_keys(table)
         },
         "primary_keys": {inspector.get_pk_constraint(t)["name"] for t in APP_TABLES},
+        "booking_keys": {
+            (tuple(fk["constrained_columns"]), tuple(fk["referred_columns"]))
+            for fk in inspector.get_foreign_keys("bookings")
+        },
     }
 
 
@@ -242,10 +250,14 @@ async def test_seed_indexes_and_named_foreign_keys(fresh_url: str) -> None:
         ("events", "fk_events_organizer_id_users", "users", "RESTRICT"),
         ("slots", "fk_slots_event_id_events", "events", "CASCADE"),
         ("bookings", "fk_bookings_slot_id_slots", "slots", "CASCADE"),
-        ("bookings", "fk_bookings_event_id_events", "events", "CASCADE"),
         ("bookings", "fk_bookings_user_id_users", "users", "SET NULL"),
         ("audit_logs", "fk_audit_logs_event_id_events", "events", "SET NULL"),
         ("audit_logs", "fk_audit_logs_user_id_users", "users", "SET NULL"),
+    }
+    # A booking's slot and event are one key (the event's row is not locked by a claim's check).
+    assert schema["booking_keys"] == {
+        (("slot_id", "event_id"), ("id", "event_id")),
+        (("user_id",), ("id",)),
     }
     if engine.dialect.name == "postgresql":  # SQLite does not name primary keys
         assert schema["primary_keys"] == {f"pk_{table}" for table in APP_TABLES}

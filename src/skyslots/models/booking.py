@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from skyslots.db import utcnow
@@ -56,6 +66,12 @@ class Booking(SQLModel, table=True):
             "callsign_seat >= 1 AND email_seat >= 1 AND (client_seat IS NULL OR client_seat >= 1)",
             name="seats",
         ),
+        # One key to the slot and its event: the event id always agrees with the slot's, and the
+        # key check locks the slot row (held by the claim already), not the event row whose
+        # version every roster change bumps (migration 0005 says why that matters).
+        ForeignKeyConstraint(
+            ["slot_id", "event_id"], ["slots.id", "slots.event_id"], ondelete="CASCADE"
+        ),
         Index(
             SLOT_OCCUPIED,
             "slot_id",
@@ -100,16 +116,8 @@ class Booking(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    slot_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("slots.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
-    event_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    slot_id: int = Field(sa_column=Column(Integer, nullable=False, index=True))
+    event_id: int = Field(sa_column=Column(Integer, nullable=False, index=True))
     user_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),

@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from skyslots.db import utcnow
@@ -36,6 +45,8 @@ class Slot(SQLModel, table=True):
             " OR (start_time IS NOT NULL AND end_time IS NOT NULL AND end_time > start_time)",
             name="time_block",
         ),
+        # The key a booking references (its slot and that slot's event), see Booking.
+        UniqueConstraint("id", "event_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -81,7 +81,13 @@ async def test_assign_books_a_named_person_past_window_and_lock(
             "email": "Jane@Example.com", "notes": "by phone"}  # fmt: skip
     location, flash = await followed(client, await client.post(path, data=body))
     assert location == f"/organizer/events/{event['id']}#slot-{locked['id']}"
-    assert flash == "Assigned EGLL_TWR to BAW1 (Jane &lt;Doe&gt;)."
+    assigned, link = flash.split(": http://testserver/")
+    assert assigned == (
+        "Assigned EGLL_TWR to BAW1 (Jane &lt;Doe&gt;). Send them their manage link, shown only"
+        " now, to see or release the booking"
+    )
+    managed = await client.get(f"/{link}")  # the link the person gets
+    assert managed.status_code == 200 and "EGLL_TWR" in managed.text and "BAW1" in managed.text
     booking = (await slots_of(client, event))[locked["id"]]["booking"]
     assert booking["pilot_callsign"] == "BAW1" and booking["pilot_name"] == "Jane <Doe>"
     private = await client.get(f"/api/events/{event['id']}/bookings", headers=organizer.headers)

@@ -110,8 +110,11 @@ async def assign_slot(
         return await _assign_page(
             request, db, slot_id, user, status=409, values=values, errors=errors
         )
+    link = f"{request.base_url}bookings/{claim.id}/manage?token={claim.manage_token}"
     web_session(request).flash(
-        "success", f"Assigned {slot_label(slot)} to {claim.pilot_callsign} ({claim.pilot_name})."
+        "success",
+        f"Assigned {slot_label(slot)} to {claim.pilot_callsign} ({claim.pilot_name}). Send them"
+        f" their manage link, shown only now, to see or release the booking: {link}",
     )
     return RedirectResponse(_back(event.id, slot_id), status_code=303)
 

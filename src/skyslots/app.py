@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -20,7 +17,7 @@ from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
-from skyslots.holds.sweep import sweep_forever
+from skyslots.jobs.running import jobs_running
 from skyslots.logs import configure_logging
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
@@ -28,18 +25,6 @@ from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
-
-
-@asynccontextmanager
-async def periodic(job: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
-    """Run a background job for the lifespan of the app (the jobs issue moves these to beat)."""
-    task = asyncio.create_task(job)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,
-                periodic(sweep_forever(app.state.database)),
+                jobs_running(settings, app.state.database),
             ):
                 yield
         finally:

@@ -77,6 +77,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    """Celery's worker with SkySlots' tasks; options after `worker` go to Celery unchanged."""
+    _celery(settings, ["worker", *args.celery_args])
+
+
+def cmd_beat(args: argparse.Namespace, settings: Settings) -> None:
+    """Celery beat with SkySlots' schedule (outbox relay, hold sweep)."""
+    _celery(settings, ["beat", *args.celery_args])
+
+
+def _celery(settings: Settings, argv: list[str]) -> None:
+    if not settings.celery_broker_url:
+        raise ValueError(
+            "set SKYSLOTS_REDIS_URL or SKYSLOTS_CELERY_BROKER_URL; without a broker,"
+            " `skyslots serve` runs the jobs in-process"
+        )
+    import skyslots.jobs.tasks  # noqa: F401  (registers the tasks)
+    from skyslots.jobs.celery_app import celery
+
+    celery.start(argv)
+
+
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
     password = args.password or secrets.token_urlsafe(12)
     data = UserCreate(email=args.email, name=args.name, role=Role(args.role), password=password)
@@ -130,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="skip running migrations")
     serve.set_defaults(handler=cmd_serve)
 
+    for name, handler, text in (
+        ("worker", cmd_worker, "run a Celery worker for the background jobs"),
+        ("beat", cmd_beat, "run Celery beat: the periodic jobs' schedule"),
+    ):
+        job = commands.add_parser(name, help=text, description=f"{text}; options go to Celery")
+        job.set_defaults(handler=handler, celery_pass_through=True)
+
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
         handler=cmd_migrate
     )
@@ -163,7 +192,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "celery_pass_through", False):
+        args.celery_args = extra  # `skyslots worker --concurrency 2`: Celery's own options
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.WARNING)
     try:
         settings = get_settings()

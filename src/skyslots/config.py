@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     log_level: str = "INFO"
+    # Background jobs (docs/jobs.md): Celery on this broker (default: redis_url); without one,
+    # `skyslots serve` runs the same jobs in-process.
+    celery_broker_url: str | None = None
+    jobs_in_process: bool | None = None  # None: in-process exactly when there is no broker
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
+    outbox_max_attempts: int = Field(default=12, ge=1)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    # Mail: smtp://user:pass@host:port, smtps:// for implicit TLS, ?starttls=true; unset: .eml
+    # files under data_dir/outbox-mail.
+    smtp_url: str | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "SkySlots <skyslots@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +73,11 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'skyslots.db').resolve()}"
         if self.redis_url == "":
             self.redis_url = None
+        if not self.celery_broker_url:
+            self.celery_broker_url = self.redis_url
+        if self.smtp_url == "":
+            self.smtp_url = None
+        self.public_url = self.public_url.rstrip("/")
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
             if self.env == "production":
                 raise ValueError(
@@ -67,6 +85,12 @@ class Settings(BaseSettings):
                 )
             self.secret_key = _embedded_secret(self.data_dir)
         return self
+
+    @property
+    def runs_jobs_in_process(self) -> bool:
+        if self.jobs_in_process is not None:
+            return self.jobs_in_process
+        return self.celery_broker_url is None
 
     @property
     def is_sqlite(self) -> bool:

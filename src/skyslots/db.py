@@ -149,11 +149,13 @@ class Database:
         self._read_sessions = async_sessionmaker(
             self.read_engine, expire_on_commit=False, autoflush=False
         )
+        self.share_with_sessions(link_secret=settings.secret_key)  # accounts.links.LINK_SECRET
 
     def share_with_sessions(self, **values: Any) -> None:
         """Put `values` in `session.info` of every later unit of work (the realtime publisher)."""
         self._session_info.update(values)
         self._sessions.configure(info=dict(self._session_info))
+        self._read_sessions.configure(info=dict(self._session_info))
 
     async def transaction(
         self,

@@ -1,12 +1,12 @@
 """The sweep: holds and offers whose time ran out are ended and their slots passed on.
 
 Nobody waits for it (a claim decides expiry itself); it makes freed slots show as free and hands
-expired offers to the next person in line. In-process for now, every SWEEP_SECONDS.
+expired offers to the next person in line. Run every few seconds by beat, or
+in-process without a broker (skyslots.jobs).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -22,7 +22,6 @@ from skyslots.models.booking import PENDING
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 5.0
 BATCH = 200
 
 
@@ -69,14 +68,3 @@ async def sweep_once(database: Database, *, now: datetime | None = None) -> int:
         if await database.transaction(pending_expire, booking_id=booking_id, now=now):
             ended += 1
     return ended
-
-
-async def sweep_forever(database: Database, *, every: float = SWEEP_SECONDS) -> None:
-    while True:
-        try:
-            ended = await sweep_once(database)
-            if ended:
-                log.info("sweep: %d holds or offers expired", ended)
-        except Exception:
-            log.exception("sweep failed; trying again in %.0f s", every)
-        await asyncio.sleep(every)

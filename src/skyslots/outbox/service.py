@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skyslots.jobs.kick import kick_after_commit
 from skyslots.models import OutboxMessage
 
 
@@ -18,9 +19,12 @@ def outbox_add(
     dedupe_key: str,
     event_id: int | None = None,
 ) -> None:
-    """Queue a notification with the unit of work; `dedupe_key` makes a second copy impossible."""
-    session.add(
-        OutboxMessage(
-            event_id=event_id, kind=kind, target=target, payload=payload, dedupe_key=dedupe_key
-        )
+    """Queue a notification with the unit of work; `dedupe_key` makes a second copy impossible.
+
+    Once the unit of work commits, its delivery is asked for at once (jobs.kick).
+    """
+    message = OutboxMessage(
+        event_id=event_id, kind=kind, target=target, payload=payload, dedupe_key=dedupe_key
     )
+    session.add(message)
+    kick_after_commit(session, message)

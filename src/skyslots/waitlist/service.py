@@ -9,7 +9,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skyslots.accounts.security import manage_token_matches, new_manage_token
+from skyslots.accounts.links import token_opens
+from skyslots.accounts.security import new_manage_token
 from skyslots.audit.service import Actor, audit_record
 from skyslots.bookings import repository
 from skyslots.bookings.occupancy import KeptConflict, occupant_ended, slot_changed
@@ -157,7 +158,9 @@ async def _entry_for_token(session: AsyncSession, entry_id: int, token: str) -> 
     entry = await session.get(WaitlistEntry, entry_id)
     if entry is None:
         raise NotFound(f"Waitlist entry {entry_id} does not exist.", code="waitlist_not_found")
-    if not manage_token_matches(token, entry.manage_token_hash):
+    if not token_opens(
+        session, token, stored_hash=entry.manage_token_hash, purpose="waitlist", row_id=entry_id
+    ):
         raise Forbidden("This manage token does not belong to that entry.", code="bad_token")
     return entry
 

@@ -1,0 +1,49 @@
+"""The Celery app: Redis as broker, tasks that take ids and are safe to run twice.
+
+Nothing waits in the broker for long: due work is found in the database by beat's periodic tasks,
+so a lost or redelivered message costs at most a few seconds (docs/jobs.md).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from skyslots.config import get_settings
+
+DELIVER_TASK = "skyslots.deliver_outbox"
+RELAY_TASK = "skyslots.relay_outbox"
+SWEEP_TASK = "skyslots.sweep_holds"
+SWEEP_SECONDS = 5.0
+
+
+def make_celery() -> Celery:
+    settings = get_settings()
+    app = Celery("skyslots", broker=settings.celery_broker_url or "redis://127.0.0.1:6379/0")
+    app.conf.update(
+        task_acks_late=True,  # a worker killed mid-task leaves the message to be redelivered
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        # Beat's tasks are worthless once the next one is due: let a backlog expire.
+        beat_schedule={
+            "relay-outbox": {
+                "task": RELAY_TASK,
+                "schedule": settings.outbox_poll_seconds,
+                "options": {"expires": settings.outbox_poll_seconds * 2},
+            },
+            "sweep-holds": {
+                "task": SWEEP_TASK,
+                "schedule": SWEEP_SECONDS,
+                "options": {"expires": SWEEP_SECONDS * 2},
+            },
+        },
+        imports=["skyslots.jobs.tasks"],
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+celery = make_celery()

@@ -1,0 +1,94 @@
+"""The web process's side of the jobs: ask Celery for a delivery after each commit that wrote
+outbox rows, or, without a broker (the embedded default), run every job in-process on the same
+schedule as beat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from skyslots.config import Settings
+from skyslots.db import Database
+from skyslots.jobs.kick import KICK_KEY
+from skyslots.jobs.work import deliver_outbox, sweep_holds
+from skyslots.outbox.senders import senders
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 5.0
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]], wake: asyncio.Event) -> None:
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("background job failed; trying again in %.0f s", seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=seconds)
+        wake.clear()
+
+
+@asynccontextmanager
+async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
+    sends = senders(db, settings)
+    outbox_due, never = asyncio.Event(), asyncio.Event()
+
+    async def kick(ids: Sequence[int]) -> None:
+        outbox_due.set()
+
+    tasks = [
+        asyncio.create_task(
+            _every(
+                settings.outbox_poll_seconds,
+                lambda: deliver_outbox(db, settings, sends),
+                outbox_due,
+            )
+        ),
+        asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
+    ]
+    db.share_with_sessions(**{KICK_KEY: kick})
+    try:
+        yield
+    finally:
+        db.share_with_sessions(**{KICK_KEY: None})
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@asynccontextmanager
+async def _on_celery(db: Database) -> AsyncIterator[None]:
+    from skyslots.jobs.celery_app import DELIVER_TASK, celery
+
+    sending: set[asyncio.Task[None]] = set()
+
+    def send(ids: list[int]) -> None:
+        celery.send_task(DELIVER_TASK, args=[ids], retry=False)
+
+    async def publish(ids: list[int]) -> None:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(send, ids), timeout=2.0)
+        except Exception as exc:  # beat's relay delivers the rows anyway
+            log.warning("could not queue outbox delivery (%s); the relay will", type(exc).__name__)
+
+    async def kick(ids: Sequence[int]) -> None:
+        task = asyncio.create_task(publish(list(ids)))  # the response does not wait for Redis
+        sending.add(task)
+        task.add_done_callback(sending.discard)
+
+    db.share_with_sessions(**{KICK_KEY: kick})
+    try:
+        yield
+    finally:
+        db.share_with_sessions(**{KICK_KEY: None})
+        await asyncio.gather(*sending, return_exceptions=True)
+
+
+def jobs_running(settings: Settings, db: Database) -> contextlib.AbstractAsyncContextManager[None]:
+    """For the app's lifespan: in-process jobs, or kicks to the Celery workers."""
+    if settings.runs_jobs_in_process:
+        return _in_process(settings, db)
+    return _on_celery(db)

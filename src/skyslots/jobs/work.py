@@ -1,0 +1,41 @@
+"""The jobs themselves, the same whether a Celery worker or the web process runs them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from skyslots.config import Settings
+from skyslots.db import Database
+from skyslots.holds.sweep import sweep_once
+from skyslots.models.outbox import DeliveryStatus
+from skyslots.outbox.relay import Sender, deliver
+
+log = logging.getLogger(__name__)
+
+
+async def deliver_outbox(
+    db: Database,
+    settings: Settings,
+    senders: Mapping[str, Sender],
+    ids: Sequence[int] | None = None,
+) -> dict[DeliveryStatus, int]:
+    """Deliver the due outbox rows (those of `ids`, or every due one)."""
+    counts = await deliver(
+        db,
+        senders,
+        lease_seconds=settings.outbox_lease_seconds,
+        max_attempts=settings.outbox_max_attempts,
+        ids=ids,
+    )
+    if any(counts.values()):
+        log.info("outbox: %s", ", ".join(f"{n} {s.value}" for s, n in counts.items() if n))
+    return counts
+
+
+async def sweep_holds(db: Database) -> int:
+    """End the holds and offers whose time ran out (their slots pass on)."""
+    ended = await sweep_once(db)
+    if ended:
+        log.info("sweep: %d holds or offers expired", ended)
+    return ended

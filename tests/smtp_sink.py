@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -24,7 +25,19 @@ class Sink:
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: bool = False
+    stall_seconds: float = 0.0  # hold each mail this long before taking its recipient
+    recipients_seen: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
+    ) -> str:
+        with self.lock:
+            self.recipients_seen += 1
+        if self.stall_seconds:
+            await asyncio.sleep(self.stall_seconds)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from icalendar import Calendar
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,7 +59,7 @@ async def bare_db(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
 async def add_rows(db: Database, count: int, kind: str = "test.kind") -> None:
     async def add(session: AsyncSession) -> None:
         for number in range(count):
-            outbox_add(
+            await outbox_add(
                 session, kind=kind, target=f"t{number}", payload={"n": number},
                 dedupe_key=f"{kind}:{number}",
             )  # fmt: skip
@@ -194,7 +195,7 @@ async def test_a_rolled_back_unit_of_work_leaves_nothing_to_send(bare_db: Databa
     db = bare_db
 
     async def fails(session: AsyncSession) -> None:
-        outbox_add(session, kind="test.kind", target="t", payload={}, dedupe_key="k")
+        await outbox_add(session, kind="test.kind", target="t", payload={}, dedupe_key="k")
         raise RuntimeError("the change failed")
 
     with pytest.raises(RuntimeError):
@@ -244,3 +245,42 @@ async def test_without_smtp_mails_become_eml_files(tmp_path: Path) -> None:
     await transport.send(message)
     [written] = (tmp_path / "outbox-mail").glob("*.eml")
     assert b"EGLL_TWR" in written.read_bytes()
+
+
+async def test_a_booking_with_an_email_is_confirmed_with_its_link_and_calendar_then_released(
+    client: httpx.AsyncClient, db: Database, sink: tuple[Sink, str]
+) -> None:
+    organizer = await make_account(db, client, email="org@example.com")
+    event = await make_event(client, organizer, title="Heathrow <Rush>")
+    [slot] = await make_slots(client, organizer, event, [{"position_name": "EGLL_TWR"}])
+    booked = await client.post(
+        f"/api/slots/{slot['id']}/book",
+        json=booking_body("BAW1", name="Jane <Doe>", email="Jane@Example.com"),
+    )
+    assert booked.status_code == 201, booked.text
+    [confirmed] = await asyncio.to_thread(sink[0].wait_for, 1)
+    assert confirmed["To"] == "jane@example.com"
+    assert confirmed["Subject"] == "Booked: EGLL_TWR at Heathrow <Rush>"
+    assert "Jane &lt;Doe&gt;" in html_of(confirmed)
+    [ics] = [part for part in confirmed.iter_attachments()]
+    assert (ics.get_filename(), ics.get_content_type()) == ("booking.ics", "text/calendar")
+    calendar = ics.get_content()
+    calendar = calendar.decode() if isinstance(calendar, bytes) else calendar
+    [entry] = Calendar.from_ical(calendar).walk("VEVENT")
+    assert str(entry["SUMMARY"]) == "EGLL_TWR · Heathrow <Rush>"
+    assert entry.decoded("DTSTART").isoformat() == event["start_datetime"].replace("Z", "+00:00")
+    link = next(w for w in text_of(confirmed).split() if "/manage?token=" in w)
+    manage = await client.get(urlsplit(link).path + "?" + urlsplit(link).query)
+    assert manage.status_code == 200 and "EGLL_TWR" in manage.text
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    released = await client.post(
+        f"/api/bookings/{booked.json()['id']}/release", headers={"X-Manage-Token": token}
+    )
+    assert released.status_code == 200, released.text  # the mailed link releases it too
+    mails = await asyncio.to_thread(sink[0].wait_for, 2)
+    assert mails[1]["Subject"] == "Released: EGLL_TWR at Heathrow <Rush>"
+    nobody = await client.post(
+        f"/api/slots/{slot['id']}/book", json=booking_body("DLH1")
+    )  # no email, no mail
+    assert nobody.status_code == 201
+    assert [row.kind for row in await rows(db)] == ["booking.confirmed", "booking.released"]

@@ -16,6 +16,7 @@ from skyslots.db import utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound, Unauthorized
 from skyslots.events.service import can_manage
 from skyslots.models import Booking, BookingStatus, User
+from skyslots.outbox.service import outbox_add
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 
@@ -69,6 +70,15 @@ async def booking_release(
     if not released:
         raise Conflict(
             f"This booking of {slot_label(context)} is already released.", code="already_released"
+        )
+    if booking.email:
+        await outbox_add(
+            session,
+            kind="booking.released",
+            target=booking.email,
+            payload={"booking_id": booking_id},
+            dedupe_key=f"booking.released:{booking_id}",
+            event_id=booking.event_id,
         )
     payload = {
         "booking_id": booking_id,

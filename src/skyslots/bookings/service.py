@@ -27,6 +27,7 @@ from skyslots.errors import Conflict, Forbidden, NotFound
 from skyslots.events.service import ensure_can_manage, event_managed
 from skyslots.models import Booking, BookingStatus, EventStatus, User
 from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
+from skyslots.outbox.service import outbox_add
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 
@@ -187,6 +188,15 @@ async def booking_claim(
         claimed_at=now,
         expires_at=None,
     )
+    if email:  # before the journal step: it takes the event's row lock until commit
+        await outbox_add(
+            session,
+            kind="booking.confirmed",
+            target=email,
+            payload={"booking_id": booking_id},
+            dedupe_key=f"booking.confirmed:{booking_id}",
+            event_id=context.event_id,
+        )
     action = "booking.assigned" if assigned_by else "booking.claimed"
     payload = {
         "booking_id": booking_id,

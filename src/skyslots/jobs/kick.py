@@ -12,7 +12,6 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.db import on_commit
-from skyslots.models import OutboxMessage
 
 KICK_KEY = "outbox_kick"
 
@@ -22,17 +21,17 @@ class OutboxKick(Protocol):
         """Start delivering these rows soon; never raises."""
 
 
-def kick_after_commit(session: AsyncSession, message: OutboxMessage) -> None:
+def kick_after_commit(session: AsyncSession, row_id: int) -> None:
     kick: OutboxKick | None = session.info.get(KICK_KEY)
     if kick is None:
         return
-    pending: list[OutboxMessage] | None = session.info.get("outbox_pending")
+    pending: list[int] | None = session.info.get("outbox_pending")
     if pending is not None:  # one kick per unit of work, for all its rows
-        pending.append(message)
+        pending.append(row_id)
         return
-    pending = session.info["outbox_pending"] = [message]
+    pending = session.info["outbox_pending"] = [row_id]
 
     async def after_commit() -> None:
-        await kick([m.id for m in pending if m.id is not None])
+        await kick(list(pending))
 
     on_commit(session, after_commit)

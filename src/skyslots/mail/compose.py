@@ -16,13 +16,21 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Mail:
-    """What a mail says: its template (templates/mail/<template>.txt and .html), subject and
-    the values the templates use."""
+    """What a mail says: its template (templates/mail/<template>.txt and .html), subject, the
+    values the templates use, and any attachments."""
 
     template: str
     subject: str
     context: dict[str, Any]
+    attachments: tuple[Attachment, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -55,4 +63,14 @@ def compose(mail: Mail, *, to: str, mail_from: str, dedupe_key: str) -> EmailMes
     message.add_alternative(
         env.get_template(f"{mail.template}.html").render(mail.context), subtype="html"
     )
+    for attachment in mail.attachments:
+        maintype, subtype = attachment.content_type.split("/")
+        if maintype == "text":  # as text, so it travels as UTF-8 and arrives readable
+            message.add_attachment(
+                attachment.data.decode(), subtype=subtype, filename=attachment.filename
+            )
+        else:
+            message.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
     return message

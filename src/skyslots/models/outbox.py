@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
-    ForeignKey,
     Index,
     Integer,
     String,
@@ -51,7 +50,8 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     event_id: int | None = Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey("events.id", ondelete="SET NULL"), nullable=True),
+        # No foreign key: a delivery outlives its event (migration 0006 says why).
+        sa_column=Column(Integer, nullable=True),
     )
     kind: str = Field(sa_column=Column(String(64), nullable=False))
     target: str = Field(sa_column=Column(String(1000), nullable=False))

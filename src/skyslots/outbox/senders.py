@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.config import Settings
 from skyslots.db import Database
+from skyslots.mail.bookings import booking_mail
 from skyslots.mail.compose import Mail, compose
 from skyslots.mail.transport import MailTransport, mail_transport
 from skyslots.mail.waitlist import waitlist_mail
@@ -15,6 +16,8 @@ from skyslots.outbox.relay import Leased, Sender
 
 MailBuilder = Callable[..., Awaitable[Mail]]
 MAILS: dict[str, MailBuilder] = {
+    "booking.confirmed": booking_mail,
+    "booking.released": booking_mail,
     "waitlist.offered": waitlist_mail,
     "waitlist.promoted": waitlist_mail,
 }

@@ -144,7 +144,7 @@ async def _promote(
         payload={**payload, "label": label, "callsign": entry.pilot_callsign},
     )
     if entry.email:
-        outbox_add(
+        await outbox_add(
             session,
             kind=kind,
             target=entry.email,

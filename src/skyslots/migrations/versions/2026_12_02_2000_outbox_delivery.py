@@ -1,6 +1,10 @@
 """Outbox delivery state: a status (pending, sent, dead) beside the attempt bookkeeping, due rows
 found by the pending ones' next attempt time, and an event's deliveries listed newest first.
 
+`event_id` loses its foreign key: a delivery outlives its event (a cancellation's mails still go
+out), and a key check would share-lock the event row that the same change's version bump updates
+(see migration 0005).
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02 20:00:00
@@ -23,6 +27,7 @@ UNSENT = sa.text("sent_at IS NULL")
 def upgrade() -> None:
     op.drop_index("ix_outbox_next_attempt_at", table_name="outbox")
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint(op.f("fk_outbox_event_id_events"), type_="foreignkey")
         batch.add_column(
             sa.Column("status", sa.String(length=8), nullable=False, server_default="pending")
         )
@@ -46,6 +51,9 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
         batch.drop_constraint(op.f("ck_outbox_status"), type_="check")
         batch.drop_column("status")
+        batch.create_foreign_key(
+            op.f("fk_outbox_event_id_events"), "events", ["event_id"], ["id"], ondelete="SET NULL"
+        )
     op.create_index(
         "ix_outbox_next_attempt_at",
         "outbox",

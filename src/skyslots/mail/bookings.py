@@ -1,0 +1,58 @@
+"""A booker's mails: the booking confirmed (manage link, .ics of the slot), the booking released."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from skyslots.accounts.links import LINK_SECRET, link_token
+from skyslots.mail.calendar import slot_calendar, slot_span
+from skyslots.mail.compose import Attachment, Mail
+from skyslots.mail.waitlist import zulu
+from skyslots.models import Booking, Event, Slot
+from skyslots.outbox.relay import Leased
+from skyslots.outbox.retry import DeliveryFailed
+from skyslots.slots.service import slot_label
+
+
+async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str) -> Mail:
+    booking = await session.get(Booking, leased.payload["booking_id"])
+    if booking is None:
+        raise DeliveryFailed("the booking no longer exists", permanent=True)
+    slot = await session.get(Slot, booking.slot_id)
+    event = await session.get(Event, booking.event_id)
+    assert slot is not None and event is not None  # a booking goes with its slot and event
+    label = slot_label(slot)
+    start, end = slot_span(slot, event)
+    context = {
+        "name": booking.pilot_name or booking.pilot_callsign,
+        "callsign": booking.pilot_callsign,
+        "label": label,
+        "event_title": event.title,
+        "when": f"{zulu(start)} to {end:%H%M}z",
+        "event_link": f"{public_url}/events/{event.id}",
+    }
+    if leased.kind == "booking.released":
+        subject = f"Released: {label} at {event.title}"
+        return Mail("booking_released", subject, context | {"subject": subject})
+    token = link_token(
+        session.info[LINK_SECRET],
+        purpose="booking",
+        row_id=booking.id,  # type: ignore[arg-type]
+        stored_hash=booking.manage_token_hash,
+    )
+    link = f"{public_url}/bookings/{booking.id}/manage?token={token}"
+    subject = f"Booked: {label} at {event.title}"
+    ics = slot_calendar(
+        uid=f"booking-{booking.id}@skyslots",
+        summary=f"{label} · {event.title}",
+        description=f"{booking.pilot_callsign} on {label}. Manage the booking: {link}",
+        url=context["event_link"],
+        slot=slot,
+        event=event,
+    )
+    return Mail(
+        "booking_confirmed",
+        subject,
+        context | {"subject": subject, "link": link},
+        attachments=(Attachment("booking.ics", "text/calendar", ics),),
+    )

@@ -8,7 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from skyslots.events.airports import airport_lookup
 from skyslots.models import EventStatus, WaitlistMode
-from skyslots.models.event import MAX_HOLD_SECONDS, MAX_OFFER_SECONDS, MAX_SLOTS_PER_PERSON
+from skyslots.models.event import (
+    DEFAULT_REMINDER_OFFSETS,
+    MAX_HOLD_SECONDS,
+    MAX_OFFER_SECONDS,
+    MAX_REMINDER_MINUTES,
+    MAX_REMINDERS,
+    MAX_SLOTS_PER_PERSON,
+)
 from skyslots.slots.schemas import SlotPublic
 from skyslots.validation import BlankIsNone, CleanText, Text, UTCDatetime
 
@@ -27,6 +34,19 @@ SlotsPerPerson = Annotated[
         description="claims one callsign, and one email, may hold in the event",
     ),
 ]
+
+ReminderOffsets = Annotated[
+    list[Annotated[int, Field(ge=1, le=MAX_REMINDER_MINUTES)]],
+    Field(
+        max_length=MAX_REMINDERS,
+        description="minutes before a booking's slot starts when its booker gets a reminder mail",
+    ),
+]
+
+
+def _reminder_offsets(value: list[int] | None) -> list[int] | None:
+    """Each offset once, the earliest reminder first."""
+    return None if value is None else sorted(set(value), reverse=True)
 
 
 def _valid_timezone(value: str | None) -> str | None:
@@ -55,8 +75,14 @@ class EventFields(BaseModel):
     waitlist_mode: WaitlistMode = WaitlistMode.OFFER
     offer_seconds: OfferSeconds = 1800
     max_slots_per_person: SlotsPerPerson = 1
+    reminder_offsets_minutes: ReminderOffsets = Field(
+        default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS)
+    )
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
+    _reminders = field_validator("reminder_offsets_minutes")(
+        classmethod(lambda cls, v: _reminder_offsets(v))
+    )
 
 
 class EventCreate(EventFields):
@@ -97,8 +123,12 @@ class EventUpdate(BaseModel):
     waitlist_mode: WaitlistMode | None = None
     offer_seconds: OfferSeconds | None = None
     max_slots_per_person: SlotsPerPerson | None = None
+    reminder_offsets_minutes: ReminderOffsets | None = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
+    _reminders = field_validator("reminder_offsets_minutes")(
+        classmethod(lambda cls, v: _reminder_offsets(v))
+    )
 
 
 class EventOut(BaseModel):
@@ -120,6 +150,7 @@ class EventOut(BaseModel):
     waitlist_mode: WaitlistMode
     offer_seconds: int
     max_slots_per_person: int
+    reminder_offsets_minutes: list[int]
     version: int
     created_at: datetime
     updated_at: datetime

@@ -9,11 +9,13 @@ from __future__ import annotations
 from celery import Celery
 
 from skyslots.config import get_settings
-
-DELIVER_TASK = "skyslots.deliver_outbox"
-RELAY_TASK = "skyslots.relay_outbox"
-SWEEP_TASK = "skyslots.sweep_holds"
-SWEEP_SECONDS = 5.0
+from skyslots.jobs.schedule import (
+    RELAY_TASK,
+    REMINDER_SECONDS,
+    REMINDERS_TASK,
+    SWEEP_SECONDS,
+    SWEEP_TASK,
+)
 
 
 def make_celery() -> Celery:
@@ -33,6 +35,11 @@ def make_celery() -> Celery:
                 "task": RELAY_TASK,
                 "schedule": settings.outbox_poll_seconds,
                 "options": {"expires": settings.outbox_poll_seconds * 2},
+            },
+            "queue-reminders": {
+                "task": REMINDERS_TASK,
+                "schedule": REMINDER_SECONDS,
+                "options": {"expires": REMINDER_SECONDS * 2},
             },
             "sweep-holds": {
                 "task": SWEEP_TASK,

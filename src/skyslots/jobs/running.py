@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.jobs.kick import KICK_KEY
-from skyslots.jobs.work import deliver_outbox, sweep_holds
+from skyslots.jobs.schedule import DELIVER_TASK, REMINDER_SECONDS, SWEEP_SECONDS
+from skyslots.jobs.work import deliver_outbox, queue_reminders, sweep_holds
 from skyslots.outbox.senders import senders
 
 log = logging.getLogger(__name__)
-SWEEP_SECONDS = 5.0
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]], wake: asyncio.Event) -> None:
@@ -48,6 +48,7 @@ async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
             )
         ),
         asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
+        asyncio.create_task(_every(REMINDER_SECONDS, lambda: queue_reminders(db), never)),
     ]
     db.share_with_sessions(**{KICK_KEY: kick})
     try:
@@ -61,7 +62,7 @@ async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _on_celery(db: Database) -> AsyncIterator[None]:
-    from skyslots.jobs.celery_app import DELIVER_TASK, celery
+    from skyslots.jobs.celery_app import celery  # only with a broker: it reads the settings
 
     sending: set[asyncio.Task[None]] = set()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from celery.signals import worker_process_shutdown
 
-from skyslots.jobs.celery_app import DELIVER_TASK, RELAY_TASK, SWEEP_TASK, celery
+from skyslots.jobs.celery_app import celery
 from skyslots.jobs.runtime import WorkerRuntime, runtime, shutdown
-from skyslots.jobs.work import deliver_outbox, sweep_holds
+from skyslots.jobs.schedule import DELIVER_TASK, RELAY_TASK, REMINDERS_TASK, SWEEP_TASK
+from skyslots.jobs.work import deliver_outbox, queue_reminders, sweep_holds
 
 worker_process_shutdown.connect(shutdown)
 
@@ -37,3 +38,9 @@ def relay_outbox_task() -> int:
 def sweep_holds_task() -> int:
     """Beat: end the holds and offers that ran out."""
     return runtime().run(lambda rt: sweep_holds(rt.db))
+
+
+@celery.task(name=REMINDERS_TASK)
+def queue_reminders_task() -> int:
+    """Beat: write the reminders due now to the outbox."""
+    return runtime().run(lambda rt: queue_reminders(rt.db))

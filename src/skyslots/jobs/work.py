@@ -10,6 +10,7 @@ from skyslots.db import Database
 from skyslots.holds.sweep import sweep_once
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.relay import Sender, deliver
+from skyslots.reminders.due import reminders_due
 
 log = logging.getLogger(__name__)
 
@@ -39,3 +40,11 @@ async def sweep_holds(db: Database) -> int:
     if ended:
         log.info("sweep: %d holds or offers expired", ended)
     return ended
+
+
+async def queue_reminders(db: Database) -> int:
+    """Write the outbox rows of the reminders due now (the relay then mails them)."""
+    queued = await db.transaction(reminders_due)
+    if queued:
+        log.info("reminders: %d queued", queued)
+    return queued

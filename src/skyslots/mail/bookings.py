@@ -8,9 +8,9 @@ from skyslots.accounts.links import LINK_SECRET, link_token
 from skyslots.mail.calendar import slot_calendar, slot_span
 from skyslots.mail.compose import Attachment, Mail
 from skyslots.mail.waitlist import zulu
-from skyslots.models import Booking, Event, Slot
+from skyslots.models import Booking, BookingStatus, Event, Slot
 from skyslots.outbox.relay import Leased
-from skyslots.outbox.retry import DeliveryFailed
+from skyslots.outbox.retry import DeliveryFailed, DeliverySkipped
 from skyslots.slots.service import slot_label
 
 
@@ -31,6 +31,15 @@ async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str
         "when": f"{zulu(start)} to {end:%H%M}z",
         "event_link": f"{public_url}/events/{event.id}",
     }
+    if leased.kind == "booking.reminder":
+        if booking.status != BookingStatus.CLAIMED:
+            raise DeliverySkipped("the booking was released")
+        offset = int(leased.payload["offset_minutes"])
+        before = f"{offset // 60} h" if offset % 60 == 0 else f"{offset} min"
+        if offset % 1440 == 0:
+            before = f"{offset // 1440} day" + ("s" if offset > 1440 else "")
+        subject = f"Reminder: {label} at {event.title} starts in {before}"
+        return Mail("booking_reminder", subject, context | {"subject": subject, "before": before})
     if leased.kind == "booking.released":
         subject = f"Released: {label} at {event.title}"
         return Mail("booking_released", subject, context | {"subject": subject})

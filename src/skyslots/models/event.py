@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from skyslots.db import utcnow
@@ -14,6 +14,11 @@ class EventStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     CANCELLED = "cancelled"
+
+
+DEFAULT_REMINDER_OFFSETS = (1440, 60)
+MAX_REMINDER_MINUTES = 14 * 24 * 60
+MAX_REMINDERS = 5
 
 
 def _setting(default: int) -> Column[int]:
@@ -75,6 +80,11 @@ class Event(SQLModel, table=True):
     )
     offer_seconds: int = Field(default=1800, sa_column=_setting(1800))
     max_slots_per_person: int = Field(default=1, sa_column=_setting(1))
+    # Minutes before a booking's slot starts when its booker is reminded by mail.
+    reminder_offsets_minutes: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS),
+        sa_column=Column(JSON, nullable=False, server_default="[1440, 60]"),
+    )
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.db import Database, utcnow
 from skyslots.models import OutboxMessage
 from skyslots.models.outbox import DeliveryStatus
-from skyslots.outbox.retry import DeliveryFailed, next_attempt
+from skyslots.outbox.retry import DeliveryFailed, DeliverySkipped, next_attempt
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -93,16 +93,16 @@ async def record_outcome(
     session: AsyncSession,
     *,
     leased: Leased,
-    error: DeliveryFailed | None,
+    error: DeliveryFailed | DeliverySkipped | None,
     max_attempts: int,
     now: datetime | None = None,
 ) -> DeliveryStatus:
     """Mark the row sent, due again later, or dead (out of attempts, or refused for good)."""
     now = now or utcnow()
     values: dict[str, Any]
-    if error is None:
+    if error is None or isinstance(error, DeliverySkipped):
         status = DeliveryStatus.SENT
-        values = {"sent_at": now, "last_error": None}
+        values = {"sent_at": now, "last_error": f"skipped: {error}" if error else None}
     else:
         dead = error.permanent or leased.attempts >= max_attempts
         status = DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING
@@ -120,13 +120,15 @@ async def record_outcome(
     return status
 
 
-async def _attempt(sender: Sender | None, leased: Leased) -> DeliveryFailed | None:
+async def _attempt(
+    sender: Sender | None, leased: Leased
+) -> DeliveryFailed | DeliverySkipped | None:
     if sender is None:
         return DeliveryFailed(f"nothing delivers {leased.kind!r} messages", permanent=True)
     try:
         await sender(leased)
-    except DeliveryFailed as failed:
-        return failed
+    except (DeliveryFailed, DeliverySkipped) as outcome:
+        return outcome
     except Exception as exc:  # a sender's bug or an unexpected error: retried, not fatal
         # Not log.exception: the error text may hold the recipient's address.
         log.error("outbox %s (%s) failed: %s", leased.id, leased.kind, type(exc).__name__)
@@ -151,7 +153,7 @@ async def deliver(
             record_outcome, leased=item, error=error, max_attempts=max_attempts
         )
         counts[status] += 1
-        if error is not None:
+        if isinstance(error, DeliveryFailed):
             log.warning(
                 "outbox %s (%s) attempt %s: %s", item.id, item.kind, item.attempts, status.value
             )

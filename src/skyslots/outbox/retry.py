@@ -21,6 +21,10 @@ class DeliveryFailed(Exception):
         self.retry_after = retry_after
 
 
+class DeliverySkipped(Exception):
+    """Nothing to deliver any more (a reminder for a booking released since): the row is done."""
+
+
 def next_attempt(
     now: datetime,
     attempts: int,

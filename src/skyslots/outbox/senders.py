@@ -18,6 +18,7 @@ MailBuilder = Callable[..., Awaitable[Mail]]
 MAILS: dict[str, MailBuilder] = {
     "booking.confirmed": booking_mail,
     "booking.released": booking_mail,
+    "booking.reminder": booking_mail,
     "waitlist.offered": waitlist_mail,
     "waitlist.promoted": waitlist_mail,
 }

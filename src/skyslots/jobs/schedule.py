@@ -1,0 +1,8 @@
+"""The periodic jobs' names and periods (beat's schedule, and the in-process one without it)."""
+
+DELIVER_TASK = "skyslots.deliver_outbox"
+RELAY_TASK = "skyslots.relay_outbox"
+REMINDERS_TASK = "skyslots.queue_reminders"
+SWEEP_TASK = "skyslots.sweep_holds"
+SWEEP_SECONDS = 5.0
+REMINDER_SECONDS = 30.0

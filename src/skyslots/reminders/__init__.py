@@ -1,0 +1,1 @@
+"""Reminder mails before a booked slot starts (docs/jobs.md)."""

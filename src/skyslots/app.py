@@ -19,6 +19,7 @@ from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
 from skyslots.jobs.running import jobs_running
 from skyslots.logs import configure_logging
+from skyslots.outbox.api import router as deliveries_router
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holds_router,
         waitlist_router,
         audit_router,
+        deliveries_router,
         realtime_polling_router,
         realtime_ws_router,
     ):

@@ -92,4 +92,7 @@ def jobs_running(settings: Settings, db: Database) -> contextlib.AbstractAsyncCo
     """For the app's lifespan: in-process jobs, or kicks to the Celery workers."""
     if settings.runs_jobs_in_process:
         return _in_process(settings, db)
+    if settings.celery_broker_url is None:  # jobs switched off: nothing is delivered here
+        log.warning("background jobs are off (SKYSLOTS_JOBS_IN_PROCESS=false and no broker)")
+        return contextlib.nullcontext()
     return _on_celery(db)

@@ -11,6 +11,7 @@ from skyslots.web import (
     auth,
     manage,
     organizer,
+    organizer_deliveries,
     organizer_locks,
     organizer_roster,
     organizer_slots,
@@ -24,7 +25,8 @@ from skyslots.web.session import SessionMiddleware
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
-    for module in (*modules, organizer_tools, organizer_roster, organizer_waitlist):
+    pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries)
+    for module in (*modules, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
     app.add_middleware(

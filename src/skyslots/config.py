@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "SkySlots <skyslots@localhost>"
     public_url: str = "http://127.0.0.1:8000"
+    # Where Discord webhook posts go (the stored webhook URL's path on this base; tests and
+    # proxies change it).
+    discord_api_url: str = "https://discord.com"
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +81,7 @@ class Settings(BaseSettings):
         if self.smtp_url == "":
             self.smtp_url = None
         self.public_url = self.public_url.rstrip("/")
+        self.discord_api_url = self.discord_api_url.rstrip("/")
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
             if self.env == "production":
                 raise ValueError(

@@ -13,6 +13,7 @@ from skyslots.audit.service import SYSTEM, audit_record
 from skyslots.bookings import repository
 from skyslots.bookings.rules import Occupant, occupied
 from skyslots.db import KeepChanges
+from skyslots.discord.triggers import announce_free_slot
 from skyslots.errors import Conflict
 from skyslots.models import BookingStatus, WaitlistStatus
 from skyslots.realtime.messages import slot_message
@@ -65,6 +66,8 @@ async def occupant_ended(
             },
         )
     promoted = await promote_waiter(session, context=context, now=now) if promote else None
+    if promote and promoted is None and occupant.status != BookingStatus.HELD:
+        await announce_free_slot(session, context=context, freed=occupant.id, now=now)
     return True, promoted
 
 

@@ -43,6 +43,22 @@ ReminderOffsets = Annotated[
     ),
 ]
 
+DISCORD_WEBHOOK = (
+    r"^https://(discord\.com|discordapp\.com|ptb\.discord\.com|canary\.discord\.com)"
+    r"/api/webhooks/\d{5,25}/[A-Za-z0-9_-]{20,100}$"
+)
+DiscordWebhook = Annotated[
+    Annotated[
+        str,
+        Field(
+            pattern=DISCORD_WEBHOOK,
+            description="a Discord channel webhook: https://discord.com/api/webhooks/<id>/<token>",
+        ),
+    ]
+    | None,
+    BlankIsNone,
+]
+
 
 def _reminder_offsets(value: list[int] | None) -> list[int] | None:
     """Each offset once, the earliest reminder first."""
@@ -78,6 +94,7 @@ class EventFields(BaseModel):
     reminder_offsets_minutes: ReminderOffsets = Field(
         default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS)
     )
+    discord_webhook_url: DiscordWebhook = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
     _reminders = field_validator("reminder_offsets_minutes")(
@@ -124,6 +141,7 @@ class EventUpdate(BaseModel):
     offer_seconds: OfferSeconds | None = None
     max_slots_per_person: SlotsPerPerson | None = None
     reminder_offsets_minutes: ReminderOffsets | None = None
+    discord_webhook_url: DiscordWebhook = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
     _reminders = field_validator("reminder_offsets_minutes")(

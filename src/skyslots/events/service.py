@@ -135,6 +135,7 @@ async def event_update(
         "waitlist_mode",
         "offer_seconds",
         "max_slots_per_person",
+        "reminder_offsets_minutes",
     )
     for field in required:
         if field in changes and changes[field] is None:

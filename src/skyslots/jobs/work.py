@@ -6,7 +6,8 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from skyslots.config import Settings
-from skyslots.db import Database
+from skyslots.db import Database, utcnow
+from skyslots.discord.triggers import summaries_due
 from skyslots.holds.sweep import sweep_once
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.relay import Sender, deliver
@@ -45,6 +46,7 @@ async def sweep_holds(db: Database) -> int:
 async def queue_reminders(db: Database) -> int:
     """Write the outbox rows of the reminders due now (the relay then mails them)."""
     queued = await db.transaction(reminders_due)
+    queued += await db.transaction(summaries_due, now=utcnow())
     if queued:
         log.info("reminders: %d queued", queued)
     return queued

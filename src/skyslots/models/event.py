@@ -80,6 +80,10 @@ class Event(SQLModel, table=True):
     )
     offer_seconds: int = Field(default=1800, sa_column=_setting(1800))
     max_slots_per_person: int = Field(default=1, sa_column=_setting(1))
+    # A Discord channel's webhook (a secret: never in public views or the audit log).
+    discord_webhook_url: str | None = Field(
+        default=None, sa_column=Column(String(300), nullable=True)
+    )
     # Minutes before a booking's slot starts when its booker is reminded by mail.
     reminder_offsets_minutes: list[int] = Field(
         default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS),

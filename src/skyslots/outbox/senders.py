@@ -8,12 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.config import Settings
 from skyslots.db import Database
+from skyslots.discord.sender import discord_sender
 from skyslots.mail.bookings import booking_mail
 from skyslots.mail.compose import Mail, compose
 from skyslots.mail.transport import MailTransport, mail_transport
 from skyslots.mail.waitlist import waitlist_mail
 from skyslots.outbox.relay import Leased, Sender
 
+DISCORD_KINDS = ("discord.summary", "discord.slot_free")
 MailBuilder = Callable[..., Awaitable[Mail]]
 MAILS: dict[str, MailBuilder] = {
     "booking.confirmed": booking_mail,
@@ -46,4 +48,6 @@ def senders(db: Database, settings: Settings) -> dict[str, Sender]:
     transport = mail_transport(
         settings.smtp_url, data_dir=settings.data_dir, timeout=settings.smtp_timeout_seconds
     )
-    return {kind: mail_sender(db, settings, transport, build) for kind, build in MAILS.items()}
+    mails = {kind: mail_sender(db, settings, transport, build) for kind, build in MAILS.items()}
+    discord = discord_sender(db, settings)
+    return mails | {kind: discord for kind in DISCORD_KINDS}

@@ -1,0 +1,1 @@
+"""Discord: reminder summaries and freed-slot messages to an event's channel webhook."""

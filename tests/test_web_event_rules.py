@@ -122,3 +122,41 @@ async def test_edit_form_shows_and_changes_the_rules(
     ]
     audit = (await client.get(f"/organizer/events/{event['id']}/audit")).text
     assert "hold seconds" in audit and "max slots per person" in audit
+
+
+async def test_edit_form_sets_reminders_and_the_discord_webhook(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    organizer = await make_account(db, client, email="org@example.com")
+    event = await make_event(client, organizer)
+    await web_login(client, organizer.email)
+    path = f"/organizer/events/{event['id']}/edit"
+    form = (await client.get(path)).text
+    assert value_of(form, "reminder_offsets_minutes") == "1440, 60"
+    assert value_of(form, "discord_webhook_url") == ""
+    token = await page_csrf(client, path)
+    fields = event_fields(token, title=event["title"])
+    fields["start_datetime"] = event["start_datetime"][:16]
+    fields["end_datetime"] = event["end_datetime"][:16]
+    hook = "https://discord.com/api/webhooks/123456789012345678/abcdefghijklmnopqrstuvwxyz_-12"
+
+    refused = await client.post(
+        path, data={**fields, "reminder_offsets_minutes": "60, soon", "discord_webhook_url": hook}
+    )
+    assert refused.status_code == 422
+    assert error_for(refused.text, "reminder_offsets_minutes")
+    bad_hook = await client.post(path, data={**fields, "discord_webhook_url": "https://x.io/h"})
+    assert bad_hook.status_code == 422 and error_for(bad_hook.text, "discord_webhook_url")
+
+    saved = await client.post(
+        path, data={**fields, "reminder_offsets_minutes": "30 120,120", "discord_webhook_url": hook}
+    )
+    assert saved.status_code == 303
+    form = (await client.get(path)).text
+    assert value_of(form, "reminder_offsets_minutes") == "120, 30"
+    assert value_of(form, "discord_webhook_url") == hook
+    off = await client.post(
+        path, data={**fields, "reminder_offsets_minutes": "", "discord_webhook_url": ""}
+    )
+    assert off.status_code == 303
+    assert value_of((await client.get(path)).text, "reminder_offsets_minutes") == ""

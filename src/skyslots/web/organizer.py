@@ -23,7 +23,14 @@ from skyslots.web.templating import PageRoute, render, web_session
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
 
 # Booking rules: a field the form does not send keeps its default (create) or current value.
-SETTING_FIELDS = ("hold_seconds", "waitlist_mode", "offer_seconds", "max_slots_per_person")
+SETTING_FIELDS = (
+    "hold_seconds",
+    "waitlist_mode",
+    "offer_seconds",
+    "max_slots_per_person",
+    "reminder_offsets_minutes",
+    "discord_webhook_url",
+)
 EVENT_FIELDS = (
     "title",
     "airport_icao",
@@ -36,7 +43,10 @@ EVENT_FIELDS = (
     "status",
     *SETTING_FIELDS,
 )
-RULE_DEFAULTS = {name: EventCreate.model_fields[name].default for name in SETTING_FIELDS}
+RULE_DEFAULTS = {
+    name: EventCreate.model_fields[name].get_default(call_default_factory=True)
+    for name in SETTING_FIELDS
+}
 STATUS_ACTIONS = {
     "publish": (EventStatus.PUBLISHED, "published: it is on the home page and takes bookings"),
     "unpublish": (EventStatus.DRAFT, "back to draft: only you can see it"),
@@ -48,6 +58,16 @@ def _event_values(form: FormData) -> dict[str, str]:
     """The event form's values, without the booking rules it left out."""
     values = form_values(form, EVENT_FIELDS)
     return {k: v for k, v in values.items() if k not in SETTING_FIELDS or k in form}
+
+
+def _parsed(values: dict[str, str]) -> dict[str, Any]:
+    """The form's text as the schema takes it: reminder offsets typed as "1440, 60"."""
+    parsed: dict[str, Any] = dict(values)
+    if "reminder_offsets_minutes" in values:
+        parsed["reminder_offsets_minutes"] = values["reminder_offsets_minutes"].replace(
+            ",", " "
+        ).split()
+    return parsed
 
 
 async def _dashboard(
@@ -96,7 +116,7 @@ async def create_event(
     """Create the event, then go on to its slots."""
     values = _event_values(form)
     try:
-        data = parse(EventCreate, values)
+        data = parse(EventCreate, _parsed(values))
         event = await db.transaction(event_create, organizer=user, data=data)
     except FormErrors as exc:
         return _event_form(request, event=None, values=values, errors=exc.errors, status=422)
@@ -121,7 +141,7 @@ async def edit_event(
     event = await db.read(event_managed, event_id=event_id, user=user)
     values = _event_values(form)
     try:
-        data = parse(EventUpdate, {k: v for k, v in values.items() if k != "status"})
+        data = parse(EventUpdate, _parsed({k: v for k, v in values.items() if k != "status"}))
         await db.transaction(event_update, event_id=event_id, user=user, data=data)
     except (FormErrors, ValidationFailed) as exc:
         return _event_form(request, event=event, values=values, errors=form_errors(exc), status=422)

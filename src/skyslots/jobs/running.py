@@ -18,6 +18,8 @@ from skyslots.jobs.work import deliver_outbox, queue_reminders, sweep_holds
 from skyslots.outbox.senders import senders
 
 log = logging.getLogger(__name__)
+KICK_BATCH_SECONDS = 0.02
+KICK_BATCH_MAX = 200
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]], wake: asyncio.Event) -> None:
@@ -64,28 +66,41 @@ async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
 async def _on_celery(db: Database) -> AsyncIterator[None]:
     from skyslots.jobs.celery_app import celery  # only with a broker: it reads the settings
 
-    sending: set[asyncio.Task[None]] = set()
+    pending: list[int] = []
+    due = asyncio.Event()
 
     def send(ids: list[int]) -> None:
         celery.send_task(DELIVER_TASK, args=[ids], retry=False)
 
-    async def publish(ids: list[int]) -> None:
-        try:
-            await asyncio.wait_for(asyncio.to_thread(send, ids), timeout=2.0)
-        except Exception as exc:  # beat's relay delivers the rows anyway
-            log.warning("could not queue outbox delivery (%s); the relay will", type(exc).__name__)
+    async def batches() -> None:
+        """One task per KICK_BATCH_SECONDS for every row committed meanwhile: a booking rush
+        costs the broker a message per batch, not per booking."""
+        while True:
+            await due.wait()
+            await asyncio.sleep(KICK_BATCH_SECONDS)
+            due.clear()
+            ids, pending[:] = pending[:KICK_BATCH_MAX], pending[KICK_BATCH_MAX:]
+            if pending:
+                due.set()
+            try:
+                await asyncio.wait_for(asyncio.to_thread(send, ids), timeout=2.0)
+            except Exception as exc:  # beat's relay delivers the rows anyway
+                log.warning(
+                    "could not queue outbox delivery (%s); the relay will", type(exc).__name__
+                )
 
     async def kick(ids: Sequence[int]) -> None:
-        task = asyncio.create_task(publish(list(ids)))  # the response does not wait for Redis
-        sending.add(task)
-        task.add_done_callback(sending.discard)
+        pending.extend(ids)  # the response does not wait for Redis
+        due.set()
 
+    sender = asyncio.create_task(batches())
     db.share_with_sessions(**{KICK_KEY: kick})
     try:
         yield
     finally:
         db.share_with_sessions(**{KICK_KEY: None})
-        await asyncio.gather(*sending, return_exceptions=True)
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
 
 
 def jobs_running(settings: Settings, db: Database) -> contextlib.AbstractAsyncContextManager[None]:

@@ -64,9 +64,9 @@ def _parsed(values: dict[str, str]) -> dict[str, Any]:
     """The form's text as the schema takes it: reminder offsets typed as "1440, 60"."""
     parsed: dict[str, Any] = dict(values)
     if "reminder_offsets_minutes" in values:
-        parsed["reminder_offsets_minutes"] = values["reminder_offsets_minutes"].replace(
-            ",", " "
-        ).split()
+        parsed["reminder_offsets_minutes"] = (
+            values["reminder_offsets_minutes"].replace(",", " ").split()
+        )
     return parsed
 
 

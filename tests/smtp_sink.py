@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -57,6 +58,13 @@ class Sink:
                     return list(self.messages)
             time.sleep(0.05)
         raise AssertionError(f"{len(self.messages)} mails arrived, {count} expected")
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[Sink, str]]:
+    """A running SMTP server and its URL, for a test's settings."""
+    with smtp_sink() as running:
+        yield running
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,15 +29,9 @@ from skyslots.outbox.senders import senders
 from skyslots.outbox.service import outbox_add
 from tests.conftest import empty_tables, make_settings
 from tests.helpers import Account, booking_body, make_account, make_event, make_slots, pilot_slots
-from tests.smtp_sink import Sink, html_of, smtp_sink, text_of
+from tests.smtp_sink import Sink, html_of, text_of
 
 LEASE = 60.0
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[Sink, str]]:
-    with smtp_sink() as running:
-        yield running
 
 
 @pytest.fixture

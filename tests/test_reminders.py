@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from skyslots.outbox.senders import senders
 from skyslots.reminders.due import due_offset, reminders_due
 from tests.conftest import make_settings
 from tests.helpers import Account, booking_body, make_account, make_event, make_slots
-from tests.smtp_sink import Sink, smtp_sink, text_of
+from tests.smtp_sink import Sink, text_of
 
 START = datetime(2027, 3, 1, 18, 0, tzinfo=datetime.now().astimezone().tzinfo).astimezone()
 
@@ -44,12 +43,6 @@ def at(minutes_before: float) -> datetime:
 )
 def test_which_offset_is_due(claimed: float, now: float, due: int | None) -> None:
     assert due_offset([60, 1440], start=START, claimed_at=at(claimed), now=at(now)) == due
-
-
-@pytest.fixture
-def sink() -> Iterator[tuple[Sink, str]]:
-    with smtp_sink() as running:
-        yield running
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,13 @@ def link_token(secret: str, *, purpose: str, row_id: int, stored_hash: str) -> s
     message = f"{purpose}:{row_id}:{stored_hash}".encode()
     digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def booking_token_opens(session: AsyncSession, token: str, booking: Any) -> bool:
+    """`token` manages `booking` (its manage token, or a mailed link's)."""
+    return token_opens(
+        session, token, stored_hash=booking.manage_token_hash, purpose="booking", row_id=booking.id
+    )
 
 
 def token_opens(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skyslots.accounts.links import token_opens
+from skyslots.accounts.links import booking_token_opens
 from skyslots.errors import Forbidden, NotFound
 from skyslots.models import Booking, Event, Slot
 
@@ -34,12 +34,6 @@ async def booking_for_token(
     if row is None:
         raise NotFound(f"Booking {booking_id} does not exist.", code="booking_not_found")
     booking, slot, event = row
-    if not token_opens(
-        session,
-        manage_token,
-        stored_hash=booking.manage_token_hash,
-        purpose="booking",
-        row_id=booking_id,
-    ):
+    if not booking_token_opens(session, manage_token, booking):
         raise Forbidden("This manage link does not belong to that booking.", code="bad_token")
     return ManagedBooking(booking=booking, slot=slot, event=event)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skyslots.accounts.links import token_opens
+from skyslots.accounts.links import booking_token_opens
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
 from skyslots.bookings.occupancy import occupant_ended, slot_changed
@@ -39,13 +39,7 @@ async def booking_release(
     context = await repository.slot_context(connection, booking.slot_id)
     assert context is not None  # the booking's foreign key keeps its slot
     if manage_token is not None:
-        if not token_opens(
-            session,
-            manage_token,
-            stored_hash=booking.manage_token_hash,
-            purpose="booking",
-            row_id=booking_id,
-        ):
+        if not booking_token_opens(session, manage_token, booking):
             raise Forbidden("This manage token does not belong to that booking.", code="bad_token")
         actor = Actor.booker(booking.pilot_callsign or "")
     elif user is not None:

@@ -26,7 +26,16 @@ from skyslots.migrate import migrate
 POSTGRES_SERVER = os.environ.get("SKYSLOTS_TEST_POSTGRES", "postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("SKYSLOTS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = ("outbox", "waitlist_entries", "audit_logs", "bookings", "slots", "events", "users")
+TABLES = (
+    "outbox",
+    "webhook_endpoints",
+    "waitlist_entries",
+    "audit_logs",
+    "bookings",
+    "slots",
+    "events",
+    "users",
+)
 
 
 def service_missing(what: str, why: object) -> None:

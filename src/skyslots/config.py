@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "SkySlots <skyslots@localhost>"
     public_url: str = "http://127.0.0.1:8000"
+    # Outbound webhooks (docs/webhooks.md): receivers on private, loopback or link-local
+    # addresses are refused unless this is true (a trusted network, or the tests).
+    webhooks_allow_private: bool = False
 
     @field_validator("database_url")
     @classmethod

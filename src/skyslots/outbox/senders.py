@@ -13,6 +13,8 @@ from skyslots.mail.compose import Mail, compose
 from skyslots.mail.transport import MailTransport, mail_transport
 from skyslots.mail.waitlist import waitlist_mail
 from skyslots.outbox.relay import Leased, Sender
+from skyslots.webhooks.fanout import KIND as WEBHOOK_KIND
+from skyslots.webhooks.sender import webhook_sender
 
 MailBuilder = Callable[..., Awaitable[Mail]]
 MAILS: dict[str, MailBuilder] = {
@@ -46,4 +48,5 @@ def senders(db: Database, settings: Settings) -> dict[str, Sender]:
     transport = mail_transport(
         settings.smtp_url, data_dir=settings.data_dir, timeout=settings.smtp_timeout_seconds
     )
-    return {kind: mail_sender(db, settings, transport, build) for kind, build in MAILS.items()}
+    mails = {kind: mail_sender(db, settings, transport, build) for kind, build in MAILS.items()}
+    return mails | {WEBHOOK_KIND: webhook_sender(db, settings)}

@@ -3,7 +3,7 @@ written in the change's own transaction (a rolled-back change sends nothing).
 
 The body is the Standard Webhooks message, stored whole in the row so every retry sends the same
 bytes under the same `webhook-id`: `{type, id, created_at, event: {...}, data: {...}}`. Bookers'
-emails (the `private` fields) go only to endpoints created with `include_email`.
+emails (in `data_with_email`) go only to endpoints created with `include_email`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.db import utcnow
 from skyslots.models import Event, WebhookEndpoint
 from skyslots.outbox.service import outbox_add
-from skyslots.slots.schemas import SlotOut
-from skyslots.slots.service import slot_label
 
 KIND = "webhook"
 _endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
@@ -38,17 +36,6 @@ EVENT_FIELDS = (
 
 def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
-
-
-def wants_webhooks(context: Row[Any]) -> bool:
-    """False when a slot context (bookings.repository) says its event has no enabled endpoint."""
-    return bool(context._mapping.get("has_webhooks", True))
-
-
-def slot_of(context: Row[Any]) -> dict[str, Any]:
-    """The public fields of the slot in a slot context, and its label (`EGLL_TWR 1800-2000z`)."""
-    values = context._mapping
-    return {key: values[key] for key in SlotOut.model_fields} | {"label": slot_label(context)}
 
 
 def event_of(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +82,7 @@ async def webhooks_fan_out(
     event_id: int,
     type: str,
     data: Mapping[str, Any],
-    private: Mapping[str, Any] | None = None,
+    data_with_email: Mapping[str, Any] | None = None,
     now: datetime | None = None,
 ) -> int:
     """Queue `type` with `data` for each subscribed endpoint of the event; how many were queued.
@@ -107,7 +94,7 @@ async def webhooks_fan_out(
         return 0
     message_id, at = new_message_id(), now or utcnow()
     for endpoint in endpoints:
-        shown = {**data, **(private or {})} if endpoint.include_email else data
+        shown = data_with_email if endpoint.include_email and data_with_email else data
         await outbox_add(
             session,
             kind=KIND,

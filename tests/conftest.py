@@ -27,7 +27,16 @@ POSTGRES_SERVER = os.environ.get("SKYSLOTS_TEST_POSTGRES", "postgres@127.0.0.1:5
 REDIS_URL = os.environ.get("SKYSLOTS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 pytest_plugins = ["tests.smtp_sink"]  # the `sink` fixture: a real SMTP server
-TABLES = ("outbox", "waitlist_entries", "audit_logs", "bookings", "slots", "events", "users")
+TABLES = (
+    "outbox",
+    "webhook_endpoints",
+    "waitlist_entries",
+    "audit_logs",
+    "bookings",
+    "slots",
+    "events",
+    "users",
+)
 
 
 def service_missing(what: str, why: object) -> None:

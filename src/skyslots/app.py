@@ -26,6 +26,7 @@ from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
+from skyslots.webhooks.api import router as webhooks_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         waitlist_router,
         audit_router,
         deliveries_router,
+        webhooks_router,
         realtime_polling_router,
         realtime_ws_router,
     ):

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Where Discord webhook posts go (the stored webhook URL's path on this base; tests and
     # proxies change it).
     discord_api_url: str = "https://discord.com"
+    # Outbound webhooks (docs/webhooks.md): receivers on private, loopback or link-local
+    # addresses are refused unless this is true (a trusted network, or the tests).
+    webhooks_allow_private: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -19,6 +19,7 @@ from skyslots.models import Booking, BookingStatus, User
 from skyslots.outbox.service import outbox_add
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
+from skyslots.webhooks.changes import booking_fields, booking_webhook
 
 
 async def booking_release(
@@ -74,6 +75,18 @@ async def booking_release(
             dedupe_key=f"booking.released:{booking_id}",
             event_id=booking.event_id,
         )
+    await booking_webhook(
+        session,
+        context=context,
+        type="booking.released",
+        booking=booking_fields(
+            id=booking_id, callsign=booking.pilot_callsign, name=booking.pilot_name,
+            status=BookingStatus.RELEASED.value, claimed_at=booking.claimed_at,
+        ),
+        email=booking.email,
+        extra={"released_by": "booker" if manage_token is not None else "organizer"},
+        now=now,
+    )  # fmt: skip
     payload = {
         "booking_id": booking_id,
         "slot_id": context.id,

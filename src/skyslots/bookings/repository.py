@@ -6,22 +6,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skyslots.db import UTCDateTime
-from skyslots.models import Booking, BookingStatus, Event, Slot
+from skyslots.models import Booking, BookingStatus, Event, Slot, WebhookEndpoint
 from skyslots.models.booking import PENDING
 from skyslots.slots.repository import occupant, public_slots_select
 
 bookings = Booking.__table__  # type: ignore[attr-defined]
 events = Event.__table__  # type: ignore[attr-defined]
 slots = Slot.__table__  # type: ignore[attr-defined]
+webhook_endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
 
 # A slot's context for any change of its occupant, in one statement: the public slot columns, its
 # occupant's private ones and the event's rules. FOR SHARE OF slots (PostgreSQL; SQLite's writers
 # are serialized anyway): no organizer can change or delete the slot until the unit of work ends,
-# so a slot message built from these values is still current at commit.
+# so a slot message built from these values is still current at commit. `has_webhooks` lets a
+# change skip the webhook fan-out's query when the event has no enabled endpoint (nearly always).
 EVENT_RULES = (
     events.c.title,
     events.c.status,
@@ -41,6 +43,11 @@ _SLOT_CONTEXT = (
         *EVENT_RULES,
         slots.c.callsign.label("fixed_callsign"),
         occupant.c.manage_token_hash.label("occupant_token_hash"),
+        exists()
+        .where(
+            webhook_endpoints.c.event_id == events.c.id, webhook_endpoints.c.disabled_at.is_(None)
+        )
+        .label("has_webhooks"),
     )
     .join(events, events.c.id == slots.c.event_id)
     .where(slots.c.id == bindparam("slot_id"))

@@ -21,6 +21,7 @@ from skyslots.models.booking import SLOT_OCCUPIED
 from skyslots.roster import AuditEntry, roster_changed
 from skyslots.slots.service import slot_label
 from skyslots.waitlist.promotion import promote_waiter
+from skyslots.webhooks.changes import booking_fields, booking_webhook, slot_of
 
 
 async def booking_move(
@@ -67,6 +68,18 @@ async def booking_move(
     assert left is not None and left.id == booking_id
     # The old slot is free now: its waitlist moves up (the booking itself is not ended).
     await promote_waiter(session, context=source, now=now)
+    await booking_webhook(
+        session,
+        context=target,
+        type="booking.moved",
+        booking=booking_fields(
+            id=booking_id, callsign=booking.pilot_callsign, name=booking.pilot_name,
+            status=BookingStatus.CLAIMED.value, claimed_at=booking.claimed_at,
+        ),
+        email=booking.email,
+        extra={"from_slot": slot_of(source)},
+        now=now,
+    )  # fmt: skip
     payload = {
         "booking_id": booking_id,
         "from_slot_id": source.id,

@@ -30,6 +30,7 @@ from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
 from skyslots.outbox.service import outbox_add
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
+from skyslots.webhooks.changes import booking_fields, booking_webhook
 
 __all__ = ["Claim", "booking_assign", "booking_claim", "bookings_of_event", "ensure_bookable"]
 
@@ -197,6 +198,18 @@ async def booking_claim(
             dedupe_key=f"booking.confirmed:{booking_id}",
             event_id=context.event_id,
         )
+    await booking_webhook(
+        session,
+        context=context,
+        type="booking.claimed",
+        booking=booking_fields(
+            id=booking_id, callsign=callsign, name=data.pilot_name,
+            status=BookingStatus.CLAIMED.value, claimed_at=now,
+        ),
+        email=email,
+        extra={"assigned": assigned_by is not None},
+        now=now,
+    )  # fmt: skip
     action = "booking.assigned" if assigned_by else "booking.claimed"
     payload = {
         "booking_id": booking_id,

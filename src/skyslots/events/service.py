@@ -15,6 +15,7 @@ from skyslots.events.airports import airport_lookup
 from skyslots.events.schemas import EventCreate, EventUpdate
 from skyslots.models import Event, EventStatus, Role, Slot, User
 from skyslots.roster import roster_changed, roster_deleted
+from skyslots.webhooks.fanout import webhooks_fan_out
 
 AUDITED_FIELDS = (
     "title",
@@ -179,6 +180,13 @@ async def event_update(
         action="event.updated",
         event_id=event.id,
         payload=_serializable({k: v for k, v in changed.items() if k in AUDITED_FIELDS}),
+    )
+    cancelled = changed.get("status") == EventStatus.CANCELLED
+    await webhooks_fan_out(
+        session,
+        event_id=event_id,
+        type="event.cancelled" if cancelled else "event.updated",
+        data={"changes": _serializable(changed)},
     )
     event.version = await roster_changed(
         session, event_id=event_id, change="event.updated", data=_serializable(changed)

@@ -9,6 +9,7 @@ from skyslots.models.roster import RosterChange
 from skyslots.models.slot import PositionType, Slot
 from skyslots.models.user import Role, User
 from skyslots.models.waitlist import WaitlistEntry, WaitlistStatus
+from skyslots.models.webhook import WebhookEndpoint
 
 __all__ = [
     "AuditLog",
@@ -25,5 +26,6 @@ __all__ = [
     "WaitlistEntry",
     "WaitlistMode",
     "WaitlistStatus",
+    "WebhookEndpoint",
     "metadata",
 ]

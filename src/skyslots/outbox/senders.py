@@ -14,6 +14,8 @@ from skyslots.mail.compose import Mail, compose
 from skyslots.mail.transport import MailTransport, mail_transport
 from skyslots.mail.waitlist import waitlist_mail
 from skyslots.outbox.relay import Leased, Sender
+from skyslots.webhooks.fanout import KIND as WEBHOOK_KIND
+from skyslots.webhooks.sender import webhook_sender
 
 DISCORD_KINDS = ("discord.summary", "discord.slot_free")
 MailBuilder = Callable[..., Awaitable[Mail]]
@@ -50,4 +52,5 @@ def senders(db: Database, settings: Settings) -> dict[str, Sender]:
     )
     mails = {kind: mail_sender(db, settings, transport, build) for kind, build in MAILS.items()}
     discord = discord_sender(db, settings)
-    return mails | {kind: discord for kind in DISCORD_KINDS}
+    discords = {kind: discord for kind in DISCORD_KINDS}
+    return mails | discords | {WEBHOOK_KIND: webhook_sender(db, settings)}

@@ -18,6 +18,7 @@ from skyslots.errors import Conflict
 from skyslots.models import BookingStatus, WaitlistEntry, WaitlistMode, WaitlistStatus
 from skyslots.outbox.service import outbox_add
 from skyslots.slots.service import slot_label
+from skyslots.webhooks.changes import booking_fields, booking_webhook
 
 entries = WaitlistEntry.__table__  # type: ignore[attr-defined]
 bookings = repository.bookings
@@ -156,6 +157,19 @@ async def _promote(
             },
             dedupe_key=f"{kind}:{entry.id}:{booking_id}",
         )
+    if claim:  # an offer becomes a promotion when accepted (waitlist.service.waitlist_accept)
+        await booking_webhook(
+            session,
+            context=context,
+            type="waitlist.promoted",
+            booking=booking_fields(
+                id=booking_id, callsign=entry.pilot_callsign, name=entry.pilot_name,
+                status=status.value, claimed_at=now,
+            ),
+            email=entry.email,
+            extra={"waitlist_entry_id": entry.id, "via": "waitlist"},
+            now=now,
+        )  # fmt: skip
     return Occupant(
         id=booking_id,
         status=status,

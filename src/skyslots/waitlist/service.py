@@ -35,6 +35,7 @@ from skyslots.models.waitlist import ENTRY_TARGET
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 from skyslots.waitlist.schemas import WaitlistJoin, WaitlistJoined, WaitlistView
+from skyslots.webhooks.changes import booking_fields, booking_webhook
 
 
 def _same_target(entry: WaitlistEntry) -> Any:
@@ -290,6 +291,18 @@ async def waitlist_accept(
         claimed_at=now,
         expires_at=None,
     )
+    await booking_webhook(
+        session,
+        context=context,
+        type="waitlist.promoted",
+        booking=booking_fields(
+            id=occupant.id, callsign=entry.pilot_callsign, name=entry.pilot_name,
+            status=BookingStatus.CLAIMED.value, claimed_at=now,
+        ),
+        email=entry.email,
+        extra={"waitlist_entry_id": entry.id, "via": "offer"},
+        now=now,
+    )  # fmt: skip
     payload = {
         "entry_id": entry.id,
         "booking_id": occupant.id,

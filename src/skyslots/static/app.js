@@ -454,9 +454,17 @@ class LiveRoster {
       });
   }
 
+  releaseLocally(slotId, expiresAt) {
+    // Our own hold given back: free at once, unless the slot moved on meanwhile.
+    const slot = this.slots.get(slotId);
+    if (slot && slot.status === "held" && Date.parse(slot.expires_at) === expiresAt) {
+      this.applySlot({ ...slot, status: "free", expires_at: null });
+    }
+  }
+
   claimLocally(slotId, booking) {
     const slot = this.slots.get(slotId);
-    if (slot && !slot.booking) this.applySlot({ ...slot, booking });
+    if (slot && !slot.booking) this.applySlot({ ...slot, status: "taken", expires_at: null, booking });
   }
 }
 
@@ -709,23 +717,38 @@ class BookingModal {
 
   release(hold) {
     // Give a hold back (Cancel, Esc, the backdrop, leaving the page): the slot is free at once.
-    fetch(`/api/holds/${hold.id}`, {
+    return fetch(`/api/holds/${hold.id}`, {
       method: "DELETE", headers: { "X-Hold-Token": hold.token }, keepalive: true,
-    }).catch(() => {});
+    }).then((response) => response.ok).catch(() => false);
   }
 
   giveBack() {
+    // The hold this modal still keeps, if any, given back; answers still on their way too.
     clearTimeout(this.timer);
     this.attempt += 1;
-    if (this.hold && !this.claimed) this.release(this.hold);
+    const hold = this.hold && !this.claimed ? this.hold : null;
     this.hold = null;
+    return hold ? this.release(hold).then((ok) => ok && hold) : Promise.resolve(null);
+  }
+
+  refocus(slotId) {
+    // Back to the Claim link that opened the modal (re-rendered while the slot was held).
+    const link = this.opener && document.contains(this.opener)
+      ? this.opener : $(`[data-claim="${slotId}"]`, this.roster.container);
+    if (link) link.focus();
+    else $("#roster").focus?.();
   }
 
   closed() {
-    this.giveBack();
-    if (this.opener && document.contains(this.opener)) this.opener.focus();
-    else $("#roster").focus?.();
+    const slotId = this.slotId;
     this.slotId = null;
+    this.refocus(slotId);
+    this.giveBack().then((hold) => {
+      if (!hold) return;
+      this.roster.releaseLocally(slotId, hold.expiresAt);
+      const away = document.activeElement;
+      if (!this.dialog.open && (!away || away === document.body || away.id === "roster")) this.refocus(slotId);
+    });
   }
 
   watch(slot) {
@@ -828,14 +851,9 @@ const WAIT_FIELDS = ["pilot_name", "pilot_callsign", "email", "position_type"];
 class WaitlistModal {
   // Join a waitlist for one slot (`data-wait="<id>"`) or any slot (`data-wait="any"`, with a
   // position type to choose): POST /api/events/{id}/waitlist, then the place and the link.
-  constructor(dialog, roster) {
-    this.dialog = dialog;
+  constructor(roster) {
     this.roster = roster;
-    this.eventId = dialog.dataset.eventId;
-    this.form = $("[data-role=wait-form]", dialog);
-    this.form.noValidate = true;
-    this.conflict = $("[data-role=conflict]", dialog);
-    this.submitButton = $("[data-role=submit]", dialog);
+    this.dialog = null;
     this.opener = null;
     roster.container.addEventListener("click", (event) => {
       const link = event.target.closest("[data-wait]");
@@ -843,6 +861,30 @@ class WaitlistModal {
       event.preventDefault();
       this.open(link.dataset.wait, link);
     });
+    const rendered = $("#wait");
+    if (rendered && rendered.open) {
+      // The no-JavaScript form (`?wait=`) was rendered open: show it as a modal.
+      this.mount(rendered);
+      const slotId = this.form.elements.slot_id.value;
+      rendered.close();
+      this.open(slotId || "any", null, { keep: true });
+    }
+  }
+
+  mount(dialog = null) {
+    // The dialog stays a <template> until first used, so the page holds one form at a time.
+    if (this.dialog) return;
+    if (!dialog) {
+      const template = $("#wait-template");
+      template.after(template.content.cloneNode(true));
+      dialog = $("#wait");
+    }
+    this.dialog = dialog;
+    this.eventId = dialog.dataset.eventId;
+    this.form = $("[data-role=wait-form]", dialog);
+    this.form.noValidate = true;
+    this.conflict = $("[data-role=conflict]", dialog);
+    this.submitButton = $("[data-role=submit]", dialog);
     for (const close of $$("[data-role=close], [data-role=cancel], [data-role=done]", dialog)) {
       close.addEventListener("click", (event) => {
         event.preventDefault();
@@ -858,12 +900,6 @@ class WaitlistModal {
     });
     this.form.addEventListener("submit", (event) => this.submit(event));
     $("[data-role=copy]", dialog).addEventListener("click", () => copyLink(dialog));
-    if (dialog.open) {
-      // The no-JavaScript form (`?wait=`) was rendered open: show it as a modal.
-      const slotId = this.form.elements.slot_id.value;
-      this.dialog.close();
-      this.open(slotId || "any", null, { keep: true });
-    }
   }
 
   label(target) {
@@ -873,6 +909,7 @@ class WaitlistModal {
   }
 
   open(target, opener, { keep = false } = {}) {
+    this.mount();
     this.opener = opener;
     this.target = target;
     const slot = target !== "any";
@@ -1201,7 +1238,7 @@ if (page) {
   const clock = new ServerClock($("#booking-window").dataset.serverNow);
   const roster = new LiveRoster(page, clock);
   const modal = new BookingModal($("#book"), roster, clock);
-  const waitlist = new WaitlistModal($("#wait"), roster);
+  const waitlist = new WaitlistModal(roster);
   const bookingWindow = new BookingWindow($("#booking-window"), roster, modal, clock);
   window.skyslots = { roster, bookingWindow, modal, waitlist };
 }

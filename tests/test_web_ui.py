@@ -242,7 +242,8 @@ def test_visitor_books_in_the_modal_and_another_sees_it_live(site: Site, new_pag
 
 
 def test_second_visitor_to_submit_sees_the_conflict(site: Site, new_page: Any) -> None:
-    event = site.event(slots=atc_slots(["EGLL_TWR"], blocks=2))
+    # Without holds (hold_seconds 0) both can open the form; the claim decides.
+    event = site.event(slots=atc_slots(["EGLL_TWR"], blocks=2), hold_seconds=0)
     target = event["slots"][0]
     first, second = new_page(), new_page()
     for page, name, callsign in ((first, "Ann Air", "AAA111"), (second, "Bob Sky", "BBB222")):

@@ -9,8 +9,10 @@ const ICONS = {
   taken: '<svg class="ico" aria-hidden="true" viewBox="0 0 16 16"><path d="M8 8a3 3 0 100-6 3 3 0 000 6zm-5 6c0-2.8 2.2-4.5 5-4.5s5 1.7 5 4.5z"/></svg>',
   locked: '<svg class="ico" aria-hidden="true" viewBox="0 0 16 16"><path d="M4 7V5a4 4 0 118 0v2h1v8H3V7zm2 0h4V5a2 2 0 10-4 0z"/></svg>',
   free: '<svg class="ico" aria-hidden="true" viewBox="0 0 16 16"><circle cx="8" cy="8" r="5"/></svg>',
+  held: '<svg class="ico" aria-hidden="true" viewBox="0 0 16 16"><path d="M8 1a7 7 0 110 14A7 7 0 018 1zm0 2a5 5 0 100 10A5 5 0 008 3zm1 1v4l3 2-1 1-4-2.5V4z"/></svg>',
 };
-const STATE_TEXT = { taken: "Taken", locked: "Locked", free: "Free" };
+const STATE_TEXT = { taken: "Taken", locked: "Locked", free: "Free", held: "Held" };
+const STATES = ["free", "held", "taken", "locked"];
 
 document.documentElement.classList.add("js");
 
@@ -77,8 +79,25 @@ function setupTimeToggle() {
 /* ---------- roster rendering ---------- */
 
 function slotState(slot) {
+  // web/grid.py slot_state: a hold or a waitlist offer shows as held until the server says free.
   if (slot.booking) return "taken";
+  if (slot.status === "held") return "held";
   return slot.is_locked ? "locked" : "free";
+}
+
+function minutesLeft(ms) {
+  // `4:12` (web/grid.py minutes_left formats it the same way).
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+}
+
+function tickHeld(root, clock) {
+  // Each held slot's countdown; at zero it says "releasing…" until the sweep's message frees it.
+  for (const node of $$("[data-expires]", root)) {
+    const left = Date.parse(node.dataset.expires) - clock.now();
+    node.textContent = left > 0 ? minutesLeft(left) : "releasing…";
+    node.closest(".slot")?.classList.toggle("slot--releasing", left <= 0);
+  }
 }
 
 const EVENT_FIELDS = ["status", "start_datetime", "end_datetime", "booking_opens_at", "booking_closes_at"];
@@ -98,7 +117,7 @@ function sameShape(a, b) {
     && sameTime(a.slot_time, b.slot_time) && FLIGHT_FIELDS.every((key) => a[key] === b[key]);
 }
 
-function renderSlot(node, slot, bookable, eventId, pending = false) {
+function renderSlot(node, slot, { bookable, eventId, pending = false, waitlist = false, clock = null }) {
   const state = slotState(slot);
   const changed = !node.classList.contains(`slot--${state}`);
   node.className = `slot slot--${state}`;
@@ -111,6 +130,13 @@ function renderSlot(node, slot, bookable, eventId, pending = false) {
     who.append(el("b", { class: "callsign" }, slot.booking.pilot_callsign), " ",
       el("span", { class: "slot__name" }, slot.booking.pilot_name));
     node.append(who);
+  } else if (state === "held") {
+    const hold = el("span", { class: "slot__hold" }, "held · ");
+    hold.append(el("span", {
+      class: "slot__clock", "data-expires": slot.expires_at, role: "timer", "aria-live": "off",
+    }));
+    node.append(hold);
+    if (clock) tickHeld(node, clock);
   } else if (state === "free" && bookable) {
     node.append(el("a", {
       class: "btn btn--claim",
@@ -127,6 +153,14 @@ function renderSlot(node, slot, bookable, eventId, pending = false) {
       "aria-label": `Claim ${node.dataset.label} (booking is not open yet)`,
     }, "Claim"));
   }
+  if (waitlist && bookable && (state === "taken" || state === "held")) {
+    node.append(el("a", {
+      class: "slot__wait",
+      href: `/events/${eventId}?wait=${slot.id}#wait`,
+      "data-wait": String(slot.id),
+      "aria-label": `Join the waitlist for ${node.dataset.label}`,
+    }, "Join waitlist"));
+  }
   if (changed) {
     node.classList.add("slot--changed");
     setTimeout(() => node.classList.remove("slot--changed"), 1600);
@@ -136,8 +170,9 @@ function renderSlot(node, slot, bookable, eventId, pending = false) {
 /* ---------- live roster: WebSocket first, polling when it is down ---------- */
 
 class LiveRoster {
-  constructor(page) {
+  constructor(page, clock) {
     this.eventId = page.dataset.eventId;
+    this.clock = clock;
     this.container = $("#roster");
     this.indicator = $("#live");
     this.listeners = [];
@@ -151,6 +186,14 @@ class LiveRoster {
     this.load();
     this.setState("connecting");
     this.connect();
+    setInterval(() => tickHeld(this.container, this.clock), 1000);
+  }
+
+  renderOptions() {
+    return {
+      bookable: this.bookable, eventId: this.eventId, pending: this.pending,
+      waitlist: this.event && this.event.waitlist_mode !== "off", clock: this.clock,
+    };
   }
 
   load() {
@@ -160,6 +203,7 @@ class LiveRoster {
     this.bookable = $("#roster-body", this.container).dataset.bookable === "true";
     this.eventKey = eventKey(data.event);
     this.setEvent(data.event, data.now);
+    tickHeld(this.container, this.clock);
   }
 
   onSlot(listener) {
@@ -171,7 +215,7 @@ class LiveRoster {
   }
 
   setEvent(event, serverNow = null) {
-    this.event = event;
+    this.event = { ...this.event, ...event };
     for (const listener of this.eventListeners) listener(event, serverNow);
   }
 
@@ -184,7 +228,7 @@ class LiveRoster {
     for (const node of $$(".slot.slot--free", this.container)) {
       const shown = $("[data-claim]", node) ? "open" : $("[data-claim-pending]", node) ? "pending" : "none";
       const slot = this.slots.get(Number(node.dataset.slotId));
-      if (slot && shown !== wanted) renderSlot(node, slot, bookable, this.eventId, pending);
+      if (slot && shown !== wanted) renderSlot(node, slot, this.renderOptions());
     }
   }
 
@@ -365,17 +409,18 @@ class LiveRoster {
     }
     const node = $(`.slot[data-slot-id="${slot.id}"]`, this.container);
     if (node && (slotState(old) !== slotState(slot) || !node.classList.contains(`slot--${slotState(slot)}`)
-        || JSON.stringify(old.booking) !== JSON.stringify(slot.booking))) {
-      renderSlot(node, slot, this.bookable, this.eventId, this.pending);
+        || JSON.stringify(old.booking) !== JSON.stringify(slot.booking)
+        || !sameTime(old.expires_at, slot.expires_at) || node.classList.contains("slot--releasing"))) {
+      renderSlot(node, slot, this.renderOptions());
     }
     if (counts) this.updateCounts();
     for (const listener of this.listeners) listener(slot);
   }
 
   updateCounts() {
-    const counts = { free: 0, taken: 0, locked: 0 };
+    const counts = Object.fromEntries(STATES.map((state) => [state, 0]));
     for (const slot of this.slots.values()) counts[slotState(slot)] += 1;
-    const total = counts.free + counts.taken + counts.locked;
+    const total = STATES.reduce((sum, state) => sum + counts[state], 0);
     for (const [state, n] of Object.entries(counts)) {
       const number = $(`[data-count="${state}"]`, this.container);
       if (number) number.textContent = String(n);
@@ -409,9 +454,17 @@ class LiveRoster {
       });
   }
 
+  releaseLocally(slotId, expiresAt) {
+    // Our own hold given back: free at once, unless the slot moved on meanwhile.
+    const slot = this.slots.get(slotId);
+    if (slot && slot.status === "held" && Date.parse(slot.expires_at) === expiresAt) {
+      this.applySlot({ ...slot, status: "free", expires_at: null });
+    }
+  }
+
   claimLocally(slotId, booking) {
     const slot = this.slots.get(slotId);
-    if (slot && !slot.booking) this.applySlot({ ...slot, booking });
+    if (slot && !slot.booking) this.applySlot({ ...slot, status: "taken", expires_at: null, booking });
   }
 }
 
@@ -420,17 +473,108 @@ class LiveRoster {
 const FIELDS = ["pilot_name", "pilot_callsign", "email", "notes"];
 const FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]), textarea, select, [tabindex]:not([tabindex='-1'])";
 
+function trapFocus(dialog, event) {
+  if (event.key !== "Tab") return;
+  const items = $$(FOCUSABLE, dialog).filter((node) => node.offsetParent !== null);
+  if (!items.length) return;
+  const first = items[0];
+  const last = items[items.length - 1];
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
+function showFieldErrors(form, errors, fields) {
+  for (const node of $$("[data-error-for]", form)) {
+    const message = errors[node.dataset.errorFor] || "";
+    node.textContent = message;
+    node.hidden = !message;
+    const input = form.elements[node.dataset.errorFor];
+    if (input && input.setAttribute) {
+      if (message) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+  }
+  const first = fields.find((name) => errors[name]);
+  if (first) form.elements[first].focus();
+}
+
+function apiFieldErrors(body, fields) {
+  // A 422's `detail` list as {field: message} (the first message per field).
+  const errors = {};
+  for (const item of body.detail) {
+    const name = [...(item.loc || [])].reverse().find((part) => fields.includes(part));
+    errors[name || "__all__"] ??= item.msg.replace(/^Value error, /, "");
+  }
+  return errors;
+}
+
+function checkPerson(form, data) {
+  // The checks the name, callsign and email fields share in both modals.
+  const errors = {};
+  if (!data.pilot_name) errors.pilot_name = "Enter your name.";
+  else if (data.pilot_name.length > 100) errors.pilot_name = "At most 100 characters.";
+  if (!data.pilot_callsign) errors.pilot_callsign = "Enter your callsign.";
+  else if (!/^[A-Z0-9]{3,10}$/.test(data.pilot_callsign)) {
+    errors.pilot_callsign = "A callsign is 3 to 10 letters and digits, e.g. BAW123.";
+  }
+  if (data.email && !form.elements.email.checkValidity()) {
+    errors.email = "Enter a valid email address, or leave it empty.";
+  }
+  return errors;
+}
+
+async function copyLink(dialog) {
+  const input = $("[data-role=manage-url]", dialog);
+  const button = $("[data-role=copy]", dialog);
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    input.select();
+    document.execCommand?.("copy");
+  }
+  button.textContent = "Copied";
+  setTimeout(() => { button.textContent = "Copy"; }, 1500);
+}
+
+async function postJson(url, body = null) {
+  // {response, body}; a network failure is {response: null}.
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: body === null ? undefined : JSON.stringify(body),
+    });
+    return { response, body: await response.json().catch(() => ({})) };
+  } catch {
+    return { response: null, body: {} };
+  }
+}
+
+const OFFLINE = "Could not reach SkySlots. Check your connection and try again.";
+
 class BookingModal {
-  constructor(dialog, roster) {
+  // The claim form; with the event's hold_seconds > 0 the slot is held first (POST
+  // /api/slots/{id}/hold), the form shows the hold's countdown and the claim sends its token.
+  constructor(dialog, roster, clock) {
     this.dialog = dialog;
     this.roster = roster;
+    this.clock = clock;
     this.eventId = dialog.dataset.eventId;
     this.form = $("[data-role=book-form]", dialog);
     this.form.noValidate = true;
     this.conflict = $("[data-role=conflict]", dialog);
     this.submitButton = $("[data-role=submit]", dialog);
+    this.holdClock = $("[data-role=hold-clock]", dialog);
     this.slotId = null;
     this.opener = null;
+    this.hold = null; // {id, token, expiresAt} while this visitor holds the slot
+    this.attempt = 0; // a hold request answered after the modal moved on is given back
+    this.timer = null;
 
     roster.container.addEventListener("click", (event) => {
       const link = event.target.closest("[data-claim]");
@@ -438,19 +582,21 @@ class BookingModal {
       event.preventDefault();
       this.open(Number(link.dataset.claim), link);
     });
-    for (const close of $$("[data-role=close], [data-role=cancel], [data-role=done]", dialog)) {
+    for (const close of $$("[data-role=close], [data-role=cancel], [data-role=done], [data-role=dismiss]", dialog)) {
       close.addEventListener("click", (event) => {
         event.preventDefault();
         this.dialog.close();
       });
     }
-    dialog.addEventListener("keydown", (event) => this.trapFocus(event));
+    $("[data-role=retry]", dialog).addEventListener("click", () => this.startHold());
+    dialog.addEventListener("keydown", (event) => trapFocus(dialog, event));
     dialog.addEventListener("click", (event) => {
       if (event.target === dialog) dialog.close(); // a click on the backdrop
     });
     dialog.addEventListener("close", () => this.closed());
+    window.addEventListener("pagehide", () => this.giveBack());
     this.form.addEventListener("submit", (event) => this.submit(event));
-    $("[data-role=copy]", dialog).addEventListener("click", () => this.copy());
+    $("[data-role=copy]", dialog).addEventListener("click", () => copyLink(dialog));
     roster.onSlot((slot) => this.watch(slot));
 
     if (dialog.open) this.upgradeServerForm();
@@ -468,10 +614,32 @@ class BookingModal {
     return node ? node.dataset.label : `slot ${slotId}`;
   }
 
+  setView(view) {
+    // form: the fields; holding: asking for the hold; refused: the hold's 409; expired.
+    this.view = view;
+    this.form.hidden = view !== "form";
+    $("[data-role=holding]", this.dialog).hidden = view !== "holding";
+    $("[data-role=hold]", this.dialog).hidden = view !== "form" || !this.hold;
+    $("[data-role=hold-expired]", this.dialog).hidden = view !== "expired";
+    $("[data-role=refused]", this.dialog).hidden = view !== "refused";
+  }
+
+  fixCallsign(slotId) {
+    // A pilot slot's fixed callsign fills the field, read-only (the claim must use it).
+    const fixed = this.roster.slots.get(slotId)?.callsign || "";
+    const input = this.form.elements.pilot_callsign;
+    if (fixed) input.value = fixed;
+    else if (input.readOnly) input.value = "";
+    input.readOnly = Boolean(fixed);
+    $("[data-role=fixed-hint]", this.dialog).hidden = !fixed;
+    $("#hint-callsign", this.dialog).hidden = Boolean(fixed);
+  }
+
   open(slotId, opener, { keep = false } = {}) {
     this.slotId = slotId;
     this.opener = opener;
     this.claimed = false;
+    this.usesHold = false;
     $("[data-role=slot-label]", this.dialog).textContent = this.label(slotId);
     this.form.action = `/events/${this.eventId}/book/${slotId}`;
     $("[data-role=form-view]", this.dialog).hidden = false;
@@ -480,38 +648,118 @@ class BookingModal {
       this.conflict.hidden = true;
       this.showErrors({});
     }
+    this.fixCallsign(slotId);
     this.busy(false);
     this.dialog.showModal();
+    if (Number(this.roster.event?.hold_seconds) > 0) {
+      this.startHold();
+    } else {
+      this.showForm();
+    }
+  }
+
+  showForm() {
+    this.setView("form");
     const firstInvalid = $("[aria-invalid=true]", this.form);
     (firstInvalid || this.form.elements.pilot_name).focus();
   }
 
-  closed() {
-    if (this.opener && document.contains(this.opener)) this.opener.focus();
-    else $("#roster").focus?.();
-    this.slotId = null;
+  async startHold() {
+    const slotId = this.slotId;
+    const attempt = ++this.attempt;
+    this.usesHold = true;
+    this.conflict.hidden = true;
+    this.setView("holding");
+    const { response, body } = await postJson(`/api/slots/${slotId}/hold`);
+    const current = attempt === this.attempt && this.dialog.open && this.slotId === slotId;
+    if (response && response.status === 201) {
+      const hold = { id: body.hold_id, token: body.hold_token, expiresAt: Date.parse(body.expires_at) };
+      if (!current) {
+        this.release(hold); // the modal was closed meanwhile
+        return;
+      }
+      this.hold = hold;
+      this.showForm();
+      this.tick();
+      return;
+    }
+    if (!current) return;
+    if (response && body.code === "holds_disabled") {
+      this.usesHold = false; // the organizer turned holds off a moment ago: book directly
+      this.showForm();
+      return;
+    }
+    this.showConflict(response ? body.detail || `Could not hold the slot (HTTP ${response.status}).` : OFFLINE);
+    this.setView("refused");
+    $("[data-role=refused] button", this.dialog).focus();
+    if (response && response.status === 409) this.roster.refreshFromApi().catch(() => {});
   }
 
-  trapFocus(event) {
-    if (event.key !== "Tab") return;
-    const items = $$(FOCUSABLE, this.dialog).filter((node) => node.offsetParent !== null);
-    if (!items.length) return;
-    const first = items[0];
-    const last = items[items.length - 1];
-    if (event.shiftKey && document.activeElement === first) {
-      event.preventDefault();
-      last.focus();
-    } else if (!event.shiftKey && document.activeElement === last) {
-      event.preventDefault();
-      first.focus();
+  tick() {
+    clearTimeout(this.timer);
+    if (!this.hold) return;
+    const left = this.hold.expiresAt - this.clock.now();
+    if (left <= 0 && !this.submitButton.disabled) {
+      this.expired();
+      return;
     }
+    this.holdClock.textContent = minutesLeft(left);
+    this.timer = setTimeout(() => this.tick(), left % 1000 || 1000);
+  }
+
+  expired() {
+    this.hold = null;
+    this.conflict.hidden = true;
+    $("[data-role=hold-expired-text]", this.dialog).textContent = `Your hold on ${this.label(this.slotId)} ran out and the slot was let go. Try again to hold it anew.`;
+    this.setView("expired");
+    $("[data-role=retry]", this.dialog).focus();
+  }
+
+  release(hold) {
+    // Give a hold back (Cancel, Esc, the backdrop, leaving the page): the slot is free at once.
+    return fetch(`/api/holds/${hold.id}`, {
+      method: "DELETE", headers: { "X-Hold-Token": hold.token }, keepalive: true,
+    }).then((response) => response.ok).catch(() => false);
+  }
+
+  giveBack() {
+    // The hold this modal still keeps, if any, given back; answers still on their way too.
+    clearTimeout(this.timer);
+    this.attempt += 1;
+    const hold = this.hold && !this.claimed ? this.hold : null;
+    this.hold = null;
+    return hold ? this.release(hold).then((ok) => ok && hold) : Promise.resolve(null);
+  }
+
+  refocus(slotId) {
+    // Back to the Claim link that opened the modal (re-rendered while the slot was held).
+    const link = this.opener && document.contains(this.opener)
+      ? this.opener : $(`[data-claim="${slotId}"]`, this.roster.container);
+    if (link) link.focus();
+    else $("#roster").focus?.();
+  }
+
+  closed() {
+    const slotId = this.slotId;
+    this.slotId = null;
+    this.refocus(slotId);
+    this.giveBack().then((hold) => {
+      if (!hold) return;
+      this.roster.releaseLocally(slotId, hold.expiresAt);
+      const away = document.activeElement;
+      if (!this.dialog.open && (!away || away === document.body || away.id === "roster")) this.refocus(slotId);
+    });
   }
 
   watch(slot) {
     // Someone else took the slot while this visitor was filling the form: say so at once.
-    if (slot.id !== this.slotId || !slot.booking || this.claimed || !this.dialog.open) return;
+    if (slot.id !== this.slotId || this.claimed || !this.dialog.open) return;
     if (this.submitButton.disabled) return; // our own claim in flight: its answer decides
-    this.showConflict(`${this.label(slot.id)} was just claimed by ${slot.booking.pilot_callsign}.`);
+    if (slot.booking) {
+      this.showConflict(`${this.label(slot.id)} was just claimed by ${slot.booking.pilot_callsign}.`);
+    } else if (slot.status === "held" && !this.usesHold) {
+      this.showConflict(`${this.label(slot.id)} is being held for someone else just now.`);
+    }
   }
 
   values() {
@@ -522,33 +770,13 @@ class BookingModal {
   }
 
   validate(data) {
-    const errors = {};
-    if (!data.pilot_name) errors.pilot_name = "Enter your name.";
-    else if (data.pilot_name.length > 100) errors.pilot_name = "At most 100 characters.";
-    if (!data.pilot_callsign) errors.pilot_callsign = "Enter your callsign.";
-    else if (!/^[A-Z0-9]{3,10}$/.test(data.pilot_callsign)) {
-      errors.pilot_callsign = "A callsign is 3 to 10 letters and digits, e.g. BAW123.";
-    }
-    if (data.email && !this.form.elements.email.checkValidity()) {
-      errors.email = "Enter a valid email address, or leave it empty.";
-    }
+    const errors = checkPerson(this.form, data);
     if (data.notes.length > 500) errors.notes = "At most 500 characters.";
     return errors;
   }
 
   showErrors(errors) {
-    for (const node of $$("[data-error-for]", this.form)) {
-      const message = errors[node.dataset.errorFor] || "";
-      node.textContent = message;
-      node.hidden = !message;
-      const input = this.form.elements[node.dataset.errorFor];
-      if (input && input.setAttribute) {
-        if (message) input.setAttribute("aria-invalid", "true");
-        else input.removeAttribute("aria-invalid");
-      }
-    }
-    const first = FIELDS.find((name) => errors[name]);
-    if (first) this.form.elements[first].focus();
+    showFieldErrors(this.form, errors, FIELDS);
   }
 
   showConflict(text) {
@@ -575,29 +803,18 @@ class BookingModal {
     const slotId = this.slotId;
     this.busy(true);
     this.conflict.hidden = true;
-    let response;
-    let body = {};
-    try {
-      response = await fetch(`/api/slots/${slotId}/book`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ ...data, email: data.email || null }),
-      });
-      body = await response.json().catch(() => ({}));
-    } catch {
-      this.busy(false);
-      this.showConflict("Could not reach SkySlots. Check your connection and try again.");
-      return;
-    }
+    const claim = { ...data, email: data.email || null };
+    if (this.hold) claim.hold_token = this.hold.token;
+    const { response, body } = await postJson(`/api/slots/${slotId}/book`, claim);
     this.busy(false);
-    if (response.status === 201) {
+    if (!response) {
+      this.showConflict(OFFLINE);
+    } else if (response.status === 201) {
+      this.hold = null; // the hold became the booking
+      clearTimeout(this.timer);
       this.succeeded(body);
     } else if (response.status === 422 && Array.isArray(body.detail)) {
-      const fieldErrors = {};
-      for (const item of body.detail) {
-        const name = [...(item.loc || [])].reverse().find((part) => FIELDS.includes(part));
-        fieldErrors[name || "__all__"] ??= item.msg.replace(/^Value error, /, "");
-      }
+      const fieldErrors = apiFieldErrors(body, FIELDS);
       this.showErrors(fieldErrors);
       if (fieldErrors.__all__) this.showConflict(fieldErrors.__all__);
     } else if (response.status === 409) {
@@ -607,6 +824,7 @@ class BookingModal {
     } else {
       this.showConflict(body.detail || `Something went wrong (HTTP ${response.status}). Try again.`);
     }
+    if (this.hold) this.tick(); // a hold that ran out during the request says so now
   }
 
   succeeded(booking) {
@@ -624,19 +842,165 @@ class BookingModal {
       status: booking.status, claimed_at: booking.claimed_at,
     });
   }
+}
 
-  async copy() {
-    const input = $("[data-role=manage-url]", this.dialog);
-    const button = $("[data-role=copy]", this.dialog);
-    try {
-      await navigator.clipboard.writeText(input.value);
-    } catch {
-      input.select();
-      document.execCommand?.("copy");
+/* ---------- waitlist modal ---------- */
+
+const WAIT_FIELDS = ["pilot_name", "pilot_callsign", "email", "position_type"];
+
+class WaitlistModal {
+  // Join a waitlist for one slot (`data-wait="<id>"`) or any slot (`data-wait="any"`, with a
+  // position type to choose): POST /api/events/{id}/waitlist, then the place and the link.
+  constructor(roster) {
+    this.roster = roster;
+    this.dialog = null;
+    this.opener = null;
+    roster.container.addEventListener("click", (event) => {
+      const link = event.target.closest("[data-wait]");
+      if (!link) return;
+      event.preventDefault();
+      this.open(link.dataset.wait, link);
+    });
+    const rendered = $("#wait");
+    if (rendered && rendered.open) {
+      // The no-JavaScript form (`?wait=`) was rendered open: show it as a modal.
+      this.mount(rendered);
+      const slotId = this.form.elements.slot_id.value;
+      rendered.close();
+      this.open(slotId || "any", null, { keep: true });
     }
-    button.textContent = "Copied";
-    setTimeout(() => { button.textContent = "Copy"; }, 1500);
   }
+
+  mount(dialog = null) {
+    // The dialog stays a <template> until first used, so the page holds one form at a time.
+    if (this.dialog) return;
+    if (!dialog) {
+      const template = $("#wait-template");
+      template.after(template.content.cloneNode(true));
+      dialog = $("#wait");
+    }
+    this.dialog = dialog;
+    this.eventId = dialog.dataset.eventId;
+    this.form = $("[data-role=wait-form]", dialog);
+    this.form.noValidate = true;
+    this.conflict = $("[data-role=conflict]", dialog);
+    this.submitButton = $("[data-role=submit]", dialog);
+    for (const close of $$("[data-role=close], [data-role=cancel], [data-role=done]", dialog)) {
+      close.addEventListener("click", (event) => {
+        event.preventDefault();
+        this.dialog.close();
+      });
+    }
+    dialog.addEventListener("keydown", (event) => trapFocus(dialog, event));
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) dialog.close();
+    });
+    dialog.addEventListener("close", () => {
+      if (this.opener && document.contains(this.opener)) this.opener.focus();
+    });
+    this.form.addEventListener("submit", (event) => this.submit(event));
+    $("[data-role=copy]", dialog).addEventListener("click", () => copyLink(dialog));
+  }
+
+  label(target) {
+    if (target === "any") return "Any slot";
+    const node = $(`.slot[data-slot-id="${target}"]`, this.roster.container);
+    return node ? node.dataset.label : `slot ${target}`;
+  }
+
+  open(target, opener, { keep = false } = {}) {
+    this.mount();
+    this.opener = opener;
+    this.target = target;
+    const slot = target !== "any";
+    const title = $("[data-role=wait-label]", this.dialog);
+    title.textContent = this.label(target);
+    title.classList.toggle("callsign", slot);
+    $("[data-role=wait-what]", this.dialog).textContent = slot ? "this slot" : "a matching slot";
+    this.form.elements.slot_id.value = slot ? target : "";
+    $("[data-role=wait-type-field]", this.dialog).hidden = slot;
+    $("[data-role=form-view]", this.dialog).hidden = false;
+    $("[data-role=success-view]", this.dialog).hidden = true;
+    if (!keep) {
+      this.conflict.hidden = true;
+      showFieldErrors(this.form, {}, WAIT_FIELDS);
+    }
+    this.dialog.showModal();
+    const firstInvalid = $("[aria-invalid=true]", this.form);
+    (firstInvalid || this.form.elements.pilot_name).focus();
+  }
+
+  async submit(event) {
+    event.preventDefault();
+    const elements = this.form.elements;
+    const data = {
+      pilot_name: elements.pilot_name.value.trim(),
+      pilot_callsign: elements.pilot_callsign.value.trim().toUpperCase(),
+      email: elements.email.value.trim(),
+    };
+    const errors = checkPerson(this.form, data);
+    showFieldErrors(this.form, errors, WAIT_FIELDS);
+    if (Object.keys(errors).length) return;
+    const body = { ...data, email: data.email || null };
+    if (this.target !== "any") body.slot_id = Number(this.target);
+    else if (elements.position_type.value) body.position_type = elements.position_type.value;
+    this.conflict.hidden = true;
+    this.submitButton.disabled = true;
+    const { response, body: answer } = await postJson(`/api/events/${this.eventId}/waitlist`, body);
+    this.submitButton.disabled = false;
+    if (!response) {
+      this.showConflict(OFFLINE);
+    } else if (response.status === 201) {
+      this.joined(answer, data.pilot_callsign);
+    } else if (response.status === 422 && Array.isArray(answer.detail)) {
+      const fieldErrors = apiFieldErrors(answer, WAIT_FIELDS);
+      showFieldErrors(this.form, fieldErrors, WAIT_FIELDS);
+      if (fieldErrors.__all__) this.showConflict(fieldErrors.__all__);
+    } else {
+      this.showConflict(answer.detail || `Something went wrong (HTTP ${response.status}). Try again.`);
+    }
+  }
+
+  showConflict(text) {
+    this.conflict.textContent = text;
+    this.conflict.hidden = false;
+    this.conflict.focus?.();
+  }
+
+  joined(entry, callsign) {
+    const url = `${location.origin}/waitlist/${entry.id}?token=${encodeURIComponent(entry.manage_token)}`;
+    const what = this.target === "any"
+      ? $("option:checked", this.form.elements.position_type)?.textContent || "Any slot"
+      : this.label(this.target);
+    $("[data-role=wait-position]", this.dialog).textContent = String(entry.position);
+    $("[data-role=success-text]", this.dialog).textContent = `${callsign} waits for ${what.replace(/^Any/, "any")}.`;
+    $("[data-role=manage-url]", this.dialog).value = url;
+    $("[data-role=manage-link]", this.dialog).href = url;
+    $("[data-role=form-view]", this.dialog).hidden = true;
+    $("[data-role=success-view]", this.dialog).hidden = false;
+    $("[data-role=success-title]", this.dialog).focus();
+    this.form.reset();
+  }
+}
+
+/* ---------- waitlist manage page: the offer's countdown ---------- */
+
+function setupOfferCountdown() {
+  const page = $("#waitlist-page");
+  const node = page && $("[data-role=offer-clock]", page);
+  if (!node) return;
+  const clock = new ServerClock(page.dataset.serverNow);
+  const tick = () => {
+    const left = Date.parse(node.dataset.expires) - clock.now();
+    node.textContent = minutesLeft(left);
+    if (left > 0) {
+      setTimeout(tick, left % 1000 || 1000);
+      return;
+    }
+    $("[data-role=offer-expired]", page).hidden = false;
+    $("[data-role=offer-actions]", page).hidden = true;
+  };
+  tick();
 }
 
 /* ---------- booking window: countdown to opening, closing, on the server's clock ---------- */
@@ -713,7 +1077,7 @@ class ServerClock {
 }
 
 class BookingWindow {
-  constructor(panel, roster, modal) {
+  constructor(panel, roster, modal, clock) {
     this.panel = panel;
     this.roster = roster;
     this.modal = modal;
@@ -721,7 +1085,7 @@ class BookingWindow {
     this.timer = $("[data-role=window-countdown]", panel);
     this.clockText = $("[data-role=countdown]", panel);
     this.badge = $("[data-role=window-badge]");
-    this.clock = new ServerClock(panel.dataset.serverNow);
+    this.clock = clock;
     this.timeout = null;
     this.shown = null;
     roster.onEvent((event, serverNow) => {
@@ -867,10 +1231,14 @@ setupTimeToggle();
 setupConfirmations();
 setupAirportLookup();
 setupSelectAll();
+setupOfferCountdown();
 const page = $("#event-page");
 if (page) {
-  const roster = new LiveRoster(page);
-  const modal = new BookingModal($("#book"), roster);
-  const bookingWindow = new BookingWindow($("#booking-window"), roster, modal);
-  window.skyslots = { roster, bookingWindow };
+  // One server clock for the page: the booking window, the holds' and offers' countdowns.
+  const clock = new ServerClock($("#booking-window").dataset.serverNow);
+  const roster = new LiveRoster(page, clock);
+  const modal = new BookingModal($("#book"), roster, clock);
+  const waitlist = new WaitlistModal(roster);
+  const bookingWindow = new BookingWindow($("#booking-window"), roster, modal, clock);
+  window.skyslots = { roster, bookingWindow, modal, waitlist };
 }

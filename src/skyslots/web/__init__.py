@@ -18,6 +18,7 @@ from skyslots.web import (
     organizer_tools,
     organizer_waitlist,
     public,
+    waitlist,
 )
 from skyslots.web.session import SessionMiddleware
 
@@ -25,7 +26,7 @@ from skyslots.web.session import SessionMiddleware
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
-    pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries)
+    pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
     for module in (*modules, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -9,16 +10,27 @@ from skyslots.bookings.service import ensure_bookable
 from skyslots.errors import Conflict
 from skyslots.events.schemas import EventDetail
 from skyslots.models import Event, PositionType, Slot
-from skyslots.slots.schemas import SlotPublic
+from skyslots.slots.schemas import SlotPublic, SlotState
 
 ATC_ORDER = ["DEL", "GND", "TWR", "APP", "DEP", "CTR", "FSS", "RMP", "ATIS", "OBS"]
 
 
 def slot_state(slot: SlotPublic) -> str:
-    """free, taken or locked (a booking on a locked slot still shows who holds it)."""
+    """free, held (a hold or a waitlist offer), taken or locked (a booking or a hold on a locked
+    slot still shows)."""
     if slot.booking is not None:
         return "taken"
+    if slot.status == SlotState.HELD:
+        return "held"
     return "locked" if slot.is_locked else "free"
+
+
+def minutes_left(until: datetime | None, now: datetime) -> str:
+    """`4:12`: the minutes and seconds from `now` to `until` (static/app.js counts the same)."""
+    if until is None:
+        return ""
+    seconds = max(0, math.ceil((until - now).total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def slot_times(slot: SlotPublic) -> str:
@@ -48,12 +60,13 @@ class AtcRow:
 @dataclass(frozen=True)
 class Counts:
     free: int
+    held: int
     taken: int
     locked: int
 
     @property
     def total(self) -> int:
-        return self.free + self.taken + self.locked
+        return self.free + self.held + self.taken + self.locked
 
 
 @dataclass
@@ -63,6 +76,8 @@ class Roster:
     pilots: list[SlotPublic]
     counts: Counts
     closed_reason: str | None
+    now: datetime
+    position_types: list[str]
 
 
 def closed_reason(event: EventDetail, now: datetime) -> str | None:
@@ -103,8 +118,15 @@ def build_roster(event: EventDetail, now: datetime) -> Roster:
         blocks=sorted(blocks, key=lambda b: (b.start, b.end)),
         rows=list(rows.values()),
         pilots=pilots,
-        counts=Counts(
-            free=states.count("free"), taken=states.count("taken"), locked=states.count("locked")
-        ),
+        counts=Counts(**{name: states.count(name) for name in ("free", "held", "taken", "locked")}),
         closed_reason=closed_reason(event, now),
+        now=now,
+        position_types=_position_types(event),
     )
+
+
+def _position_types(event: EventDetail) -> list[str]:
+    """The event's position types in roster order (ATC from DEL up, then PILOT)."""
+    kinds = {s.position_type.value for s in event.slots}
+    order = [*ATC_ORDER, PositionType.PILOT.value]
+    return sorted(kinds, key=lambda k: order.index(k) if k in order else len(order))

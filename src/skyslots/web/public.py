@@ -17,9 +17,11 @@ from skyslots.events.service import can_manage, events_published
 from skyslots.events.stats import slot_counts
 from skyslots.models import User
 from skyslots.slots.schemas import SlotPublic
+from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, SessionUser
 from skyslots.web.forms import FormErrors, form_values, parse
-from skyslots.web.grid import build_roster, slot_label, slot_state, slot_times
+from skyslots.web.grid import build_roster, minutes_left, slot_label, slot_state, slot_times
+from skyslots.web.organizer_waitlist import duration
 from skyslots.web.templating import PageRoute, render
 from skyslots.web.window import booking_window
 
@@ -27,7 +29,9 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 BOOKING_FIELDS = ("pilot_name", "pilot_callsign", "email", "notes")
 EVENT_JSON_FIELDS = {
     "status", "start_datetime", "end_datetime", "booking_opens_at", "booking_closes_at",
+    "hold_seconds", "waitlist_mode",
 }  # fmt: skip
+WAIT_ANY = "any"  # `?wait=any`: the waitlist form for any slot (or any slot of a type)
 
 
 @router.get("/")
@@ -61,6 +65,8 @@ def roster_context(event: EventDetail, viewer: User | None) -> dict[str, Any]:
         "slot_state": slot_state,
         "slot_label": slot_label,
         "slot_times": slot_times,
+        "minutes_left": minutes_left,
+        "offer_time": duration(event.offer_seconds),
         "roster_json": {
             "version": event.version,
             "now": now.isoformat(timespec="milliseconds"),  # the booking window's clock
@@ -74,7 +80,23 @@ def _find_slot(event: EventDetail, slot_id: int | None) -> SlotPublic | None:
     return next((s for s in event.slots if s.id == slot_id), None)
 
 
-async def _event_page(
+def _wait_target(event: EventDetail, wait: str | int | None) -> SlotPublic | str | None:
+    """What the no-JavaScript waitlist form waits for: a slot, any slot (WAIT_ANY), or no form."""
+    if wait == WAIT_ANY:
+        return WAIT_ANY
+    if isinstance(wait, int) or (isinstance(wait, str) and wait.isdigit()):
+        return _find_slot(event, int(wait))
+    return None
+
+
+def _claim_values(claim: SlotPublic | None, values: dict[str, str]) -> dict[str, str]:
+    """A fixed callsign fills the form's callsign field (the claim must use it anyway)."""
+    if claim is not None and claim.callsign and not values.get("pilot_callsign"):
+        return {**values, "pilot_callsign": claim.callsign}
+    return values
+
+
+async def event_page_response(
     request: Request,
     db: DatabaseDep,
     event_id: int,
@@ -83,29 +105,37 @@ async def _event_page(
     status: int = 200,
     **extra: Any,
 ) -> Response:
+    """The event page, with the booking or waitlist form open and its outcome as given."""
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
-    claim = extra.pop("claim", None)
+    claim = _find_slot(event, extra.pop("claim", None))
+    wait = _wait_target(event, extra.pop("wait", None))
     context = roster_context(event, viewer)
-    defaults = {"values": {}, "errors": {}, "booked": None, "conflict": None}
-    context.update(defaults | extra, claim=_find_slot(event, claim))
+    defaults = {
+        "values": {}, "errors": {}, "booked": None, "conflict": None,
+        "wait_values": {}, "wait_errors": {}, "wait_conflict": None, "waited": None,
+    }  # fmt: skip
+    context.update(defaults | extra, claim=claim, wait=wait)
+    context["values"] = _claim_values(claim, context["values"])
     return render(request, "event.html", context, status=status)
 
 
 @router.get("/events/{event_id}")
 async def event_page(
     request: Request,
-    event_id: int,
+    event_id: RowId,
     db: DatabaseDep,
     viewer: SessionUser,
     claim: int | None = None,
+    wait: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    """An event with its roster; `?claim=<slot>` opens the booking form without JavaScript."""
-    return await _event_page(request, db, event_id, viewer, claim=claim)
+    """An event with its roster; `?claim=<slot>` opens the booking form and `?wait=<slot>` or
+    `?wait=any` the waitlist form, without JavaScript."""
+    return await event_page_response(request, db, event_id, viewer, claim=claim, wait=wait)
 
 
 @router.get("/events/{event_id}/roster")
 async def roster_fragment(
-    request: Request, event_id: int, db: DatabaseDep, viewer: SessionUser
+    request: Request, event_id: RowId, db: DatabaseDep, viewer: SessionUser
 ) -> Response:
     """The roster alone: the live page swaps it in when slots are added or removed."""
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
@@ -115,8 +145,8 @@ async def roster_fragment(
 @router.post("/events/{event_id}/book/{slot_id}")
 async def book_form(
     request: Request,
-    event_id: int,
-    slot_id: int,
+    event_id: RowId,
+    slot_id: RowId,
     db: DatabaseDep,
     viewer: SessionUser,
     form: CheckedForm,
@@ -130,14 +160,14 @@ async def book_form(
         data = parse(BookingCreate, values)
         claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=viewer)
     except FormErrors as exc:
-        return await _event_page(
+        return await event_page_response(
             request, db, event_id, viewer, status=422, claim=slot_id, values=values,
             errors=exc.errors,
         )  # fmt: skip
     except Conflict as exc:
-        return await _event_page(
+        return await event_page_response(
             request, db, event_id, viewer, status=409, claim=slot_id, values=values,
             conflict=exc.detail,
         )  # fmt: skip
     booked = {"booking": claim, "token": claim.manage_token}
-    return await _event_page(request, db, event_id, viewer, booked=booked)
+    return await event_page_response(request, db, event_id, viewer, booked=booked)

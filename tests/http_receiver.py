@@ -1,4 +1,10 @@
-"""A real HTTP server on a free port that records what is POSTed to it and answers as scripted."""
+"""A real HTTP server on a free port that records every POST and answers as scripted.
+
+with http_receiver() as receiver:
+    receiver.answers.append((500, {}, b""))   # the first request gets a 500, later ones 204
+    ...
+    [first, second] = receiver.wait_for(2)
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,10 @@ from typing import Any
 
 from tests.servers import free_port
 
+Answer = tuple[int, dict[str, str], bytes]
 
-@dataclass
+
+@dataclass(frozen=True)
 class Received:
     path: str
     headers: dict[str, str]
@@ -26,21 +34,36 @@ class Received:
 
 @dataclass
 class Receiver:
-    """`answers` are (status, headers, body) used in turn; then 204 for everything."""
+    """`answers` are used in turn, then 204 for everything."""
 
-    base_url: str = ""
+    url: str = ""  # http://127.0.0.1:<port>/hook; any path is accepted
+
+    @property
+    def base_url(self) -> str:
+        return self.url.removesuffix("/hook")
+
     requests: list[Received] = field(default_factory=list)
-    answers: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def received(self) -> list[Received]:
+        with self.lock:
+            return list(self.requests)
+
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
+        """Block until `count` requests arrived (run it in a thread from async tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.requests) >= count:
-                    return list(self.requests)
-            time.sleep(0.05)
-        raise AssertionError(f"{len(self.requests)} requests arrived, {count} expected")
+            got = self.received()
+            if len(got) >= count:
+                return got
+            time.sleep(0.02)
+        raise AssertionError(f"{len(self.received())} requests arrived, {count} expected")
+
+    def _answer(self, request: Received) -> Answer:
+        with self.lock:
+            self.requests.append(request)
+            return self.answers.pop(0) if self.answers else (204, {}, b"")
 
 
 @contextmanager
@@ -49,15 +72,11 @@ def http_receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length)
-            with receiver.lock:
-                receiver.requests.append(Received(self.path, dict(self.headers), body))
-                status, headers, answer = (
-                    receiver.answers.pop(0) if receiver.answers else (204, {}, b"")
-                )
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, extra, answer = receiver._answer(Received(self.path, headers, body))
             self.send_response(status)
-            for name, value in headers.items():
+            for name, value in extra.items():
                 self.send_header(name, value)
             self.send_header("content-length", str(len(answer)))
             self.end_headers()
@@ -68,7 +87,7 @@ def http_receiver() -> Iterator[Receiver]:
 
     port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    receiver.base_url = f"http://127.0.0.1:{port}"
+    receiver.url = f"http://127.0.0.1:{port}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -29,7 +29,7 @@ from skyslots.webhooks.addresses import address_refused
 from skyslots.webhooks.sender import retry_after, webhook_sender
 from tests.conftest import make_settings
 from tests.helpers import Account, booking_body, make_account, make_event, make_slots, pilot_slots
-from tests.webhook_receiver import Receiver, webhook_receiver
+from tests.http_receiver import Receiver, http_receiver
 
 SETTLE_SECONDS = 10.0
 ALL_TYPES = [
@@ -44,7 +44,7 @@ ALL_TYPES = [
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as running:
+    with http_receiver() as running:
         yield running
 
 
@@ -240,7 +240,7 @@ async def test_only_endpoints_asking_for_it_get_the_email_and_only_subscribed_ty
     client: httpx.AsyncClient, db: Database
 ) -> None:
     organizer, event, [slot, _] = await one_slot_event(client, db)
-    with webhook_receiver() as plain, webhook_receiver() as with_email, webhook_receiver() as other:
+    with http_receiver() as plain, http_receiver() as with_email, http_receiver() as other:
         await add_webhook(client, organizer, event, plain.url)
         emailed = await add_webhook(client, organizer, event, with_email.url, include_email=True)
         await add_webhook(client, organizer, event, other.url, events=["event.cancelled"])

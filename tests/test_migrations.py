@@ -118,13 +118,14 @@ async def test_models_and_migrations_agree(fresh_url: str) -> None:
         if engine.dialect.name == "postgresql":  # it writes IN (...) as = ANY (ARRAY[...])
             definitions = {
                 name: sql.replace("::charactervarying", "").replace(
-                    "=anyarray['held','offered','claimed'][]", "in'held','offered','claimed'"
+                    "=anyarray['held','offered','pending','claimed'][]",
+                    "in'held','offered','pending','claimed'",
                 )
                 for name, sql in definitions.items()
             }
         assert definitions == {
             "uq_bookings_active_slot": "createuniqueindexuq_bookings_active_slot"
-            "onbookingsslot_idwherestatusin'held','offered','claimed'",
+            "onbookingsslot_idwherestatusin'held','offered','pending','claimed'",
             "uq_bookings_claimed_callsign": "createuniqueindexuq_bookings_claimed_callsign"
             "onbookingsevent_id,lowerpilot_callsign,callsign_seatwherestatus='claimed'",
             "uq_bookings_claimed_email": "createuniqueindexuq_bookings_claimed_email"

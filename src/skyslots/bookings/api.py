@@ -5,10 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header
 
 from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
+from skyslots.bookings.confirm import booking_confirm
 from skyslots.bookings.release import booking_release
 from skyslots.bookings.roster_actions import booking_move, bookings_release_all
 from skyslots.bookings.schemas import (
     BookingClaimed,
+    BookingConfirm,
     BookingCreate,
     BookingMove,
     BookingOut,
@@ -54,6 +56,13 @@ async def release_booking(
     booking = await db.transaction(
         booking_release, booking_id=booking_id, manage_token=manage_token, user=user
     )
+    return BookingOut.model_validate(booking)
+
+
+@router.post("/bookings/{booking_id}/confirm")
+async def confirm_booking(booking_id: RowId, data: BookingConfirm, db: DatabaseDep) -> BookingOut:
+    """Confirm a booking waiting for its email confirmation (the token from its mail's link)."""
+    booking = await db.transaction(booking_confirm, booking_id=booking_id, token=data.token)
     return BookingOut.model_validate(booking)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.audit.service import SYSTEM, audit_record
 from skyslots.bookings import repository
-from skyslots.bookings.rules import Occupant, occupied
+from skyslots.bookings.rules import Occupant, occupied, pending_kind
 from skyslots.db import KeepChanges
 from skyslots.discord.triggers import announce_free_slot
 from skyslots.errors import Conflict
@@ -53,7 +53,7 @@ async def occupant_ended(
         if entry_status is not None:
             await offer_ended(session, booking_id=occupant.id, status=entry_status, now=now)
     if status == BookingStatus.EXPIRED:
-        kind = "offer" if occupant.status == BookingStatus.OFFERED else "hold"
+        kind = pending_kind(occupant.status)
         audit_record(
             session,
             actor=SYSTEM,

@@ -127,6 +127,13 @@ def occupied(slot: Labelled, occupant: Occupant) -> Conflict:
     )
 
 
+def pending_kind(status: BookingStatus) -> str:
+    """What a time-limited occupant is called in change names: hold, offer or confirmation."""
+    return {BookingStatus.OFFERED: "offer", BookingStatus.UNCONFIRMED: "confirmation"}.get(
+        status, "hold"
+    )
+
+
 def booking_callsign(fixed: str | None, given: str | None) -> str:
     """The callsign a booking uses: the slot's fixed one (blank means "use it"), else the given."""
     if fixed:

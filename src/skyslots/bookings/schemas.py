@@ -62,3 +62,9 @@ class ReleaseAll(BaseModel):
 
 class ReleasedAll(BaseModel):
     released: int
+
+
+class BookingConfirm(BaseModel):
+    """The token from the confirmation mail's link."""
+
+    token: str = Field(min_length=1, max_length=100)

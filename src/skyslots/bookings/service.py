@@ -7,7 +7,7 @@ name of the index that refused it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, select
@@ -23,7 +23,7 @@ from skyslots.bookings.schemas import BookingCreate
 from skyslots.bookings.seats import first_free_seat, limit_reached
 from skyslots.constraints import violated_constraint
 from skyslots.db import Retry, utcnow
-from skyslots.errors import Conflict, Forbidden, NotFound
+from skyslots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from skyslots.events.service import ensure_can_manage, event_managed
 from skyslots.models import Booking, BookingStatus, EventStatus, User
 from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
@@ -137,6 +137,14 @@ async def booking_claim(
         )
     callsign = booking_callsign(context.fixed_callsign, data.pilot_callsign)
     email = data.email.lower() if data.email else None
+    # With email confirmation a booking waits for its mail's link (an organizer's does not).
+    confirming = bool(context.require_email_confirmation) and assigned_by is None
+    if confirming and not email:
+        raise ValidationFailed(
+            "email", "this event confirms bookings by email: give the address to confirm from"
+        )
+    status = BookingStatus.UNCONFIRMED if confirming else BookingStatus.CLAIMED
+    expires_at = now + timedelta(seconds=context.confirm_seconds) if confirming else None
     occupant = Occupant.of(context._mapping)
     converting = None
     if hold_token is not None:
@@ -153,9 +161,9 @@ async def booking_claim(
         "pilot_name": data.pilot_name,
         "pilot_callsign": callsign,
         "email": email,
-        "status": BookingStatus.CLAIMED.value,
+        "status": status.value,
         "claimed_at": now,
-        "expires_at": None,
+        "expires_at": expires_at,
         "notes": data.notes,
         "manage_token_hash": token_hash,
         **await first_free_seat(
@@ -183,20 +191,25 @@ async def booking_claim(
     actor = Actor.of_user(assigned_by or user) if (assigned_by or user) else Actor.booker(callsign)
     claim = Occupant(
         id=booking_id,
-        status=BookingStatus.CLAIMED,
+        status=status,
         callsign=callsign,
         name=data.pilot_name,
         claimed_at=now,
-        expires_at=None,
+        expires_at=expires_at,
     )
     if email:  # before the journal step: it takes the event's row lock until commit
+        kind = "booking.confirm" if confirming else "booking.confirmed"
         await outbox_add(
             session,
-            kind="booking.confirmed",
+            kind=kind,
             target=email,
             payload={"booking_id": booking_id},
-            dedupe_key=f"booking.confirmed:{booking_id}",
+            dedupe_key=f"{kind}:{booking_id}",
             event_id=context.event_id,
+        )
+    if confirming:
+        return await _journal_unconfirmed(
+            session, context=context, claim=claim, token=token, now=now
         )
     await booking_webhook(
         session,
@@ -240,6 +253,39 @@ async def booking_claim(
         status=BookingStatus.CLAIMED.value,
         pilot_callsign=callsign,
         pilot_name=data.pilot_name,
+        claimed_at=now,
+        manage_token=token,
+    )
+
+
+async def _journal_unconfirmed(
+    session: AsyncSession, *, context: Row[Any], claim: Occupant, token: str, now: datetime
+) -> Claim:
+    """A booking waiting for its confirmation: the slot shows as held until it expires."""
+    payload = {"booking_id": claim.id, "slot_id": context.id, "label": slot_label(context),
+               "callsign": claim.callsign}  # fmt: skip
+    version = await slot_changed(
+        session,
+        context=context,
+        occupant=claim,
+        change="booking.pending",
+        audit=AuditEntry(actor=Actor.booker(claim.callsign or ""), action="booking.pending",
+                         payload=payload),
+        now=now,
+        only_published=True,
+    )  # fmt: skip
+    if version is None:
+        raise Conflict(
+            f"{context.title} is no longer published; it takes no bookings.",
+            code="event_not_published",
+        )
+    return Claim(
+        id=claim.id,
+        slot_id=context.id,
+        event_id=context.event_id,
+        status=BookingStatus.UNCONFIRMED.value,
+        pilot_callsign=claim.callsign or "",
+        pilot_name=claim.name or "",
         claimed_at=now,
         manage_token=token,
     )

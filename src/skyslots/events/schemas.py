@@ -10,11 +10,13 @@ from skyslots.events.airports import airport_lookup
 from skyslots.models import EventStatus, WaitlistMode
 from skyslots.models.event import (
     DEFAULT_REMINDER_OFFSETS,
+    MAX_CONFIRM_SECONDS,
     MAX_HOLD_SECONDS,
     MAX_OFFER_SECONDS,
     MAX_REMINDER_MINUTES,
     MAX_REMINDERS,
     MAX_SLOTS_PER_PERSON,
+    MIN_CONFIRM_SECONDS,
 )
 from skyslots.slots.schemas import SlotPublic
 from skyslots.validation import BlankIsNone, CleanText, Text, UTCDatetime
@@ -25,6 +27,14 @@ HoldSeconds = Annotated[
 ]
 OfferSeconds = Annotated[
     int, Field(ge=60, le=MAX_OFFER_SECONDS, description="how long a waitlist offer lasts")
+]
+ConfirmSeconds = Annotated[
+    int,
+    Field(
+        ge=MIN_CONFIRM_SECONDS,
+        le=MAX_CONFIRM_SECONDS,
+        description="with email confirmation: how long a booking waits for its link",
+    ),
 ]
 SlotsPerPerson = Annotated[
     int,
@@ -95,6 +105,8 @@ class EventFields(BaseModel):
         default_factory=lambda: list(DEFAULT_REMINDER_OFFSETS)
     )
     discord_webhook_url: DiscordWebhook = None
+    require_email_confirmation: bool = False
+    confirm_seconds: ConfirmSeconds = 3600
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
     _reminders = field_validator("reminder_offsets_minutes")(
@@ -141,6 +153,8 @@ class EventUpdate(BaseModel):
     offer_seconds: OfferSeconds | None = None
     max_slots_per_person: SlotsPerPerson | None = None
     reminder_offsets_minutes: ReminderOffsets | None = None
+    require_email_confirmation: bool | None = None
+    confirm_seconds: ConfirmSeconds | None = None
     discord_webhook_url: DiscordWebhook = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
@@ -169,6 +183,8 @@ class EventOut(BaseModel):
     offer_seconds: int
     max_slots_per_person: int
     reminder_offsets_minutes: list[int]
+    require_email_confirmation: bool
+    confirm_seconds: int
     version: int
     created_at: datetime
     updated_at: datetime

@@ -137,6 +137,8 @@ async def event_update(
         "offer_seconds",
         "max_slots_per_person",
         "reminder_offsets_minutes",
+        "require_email_confirmation",
+        "confirm_seconds",
     )
     for field in required:
         if field in changes and changes[field] is None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.bookings import repository
 from skyslots.bookings.occupancy import occupant_ended, slot_changed
-from skyslots.bookings.rules import Occupant
+from skyslots.bookings.rules import Occupant, pending_kind
 from skyslots.db import Database, utcnow
 from skyslots.models import Booking, BookingStatus
 from skyslots.models.booking import PENDING
@@ -53,7 +53,7 @@ async def pending_expire(
         session, context=context, occupant=occupant, status=BookingStatus.EXPIRED, now=now
     )
     if ended:
-        change = "offer.expired" if occupant.status == BookingStatus.OFFERED else "hold.expired"
+        change = f"{pending_kind(occupant.status)}.expired"
         await slot_changed(
             session, context=context, occupant=promoted, change=change, audit=None, now=now
         )

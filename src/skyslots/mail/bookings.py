@@ -31,6 +31,26 @@ async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str
         "when": f"{zulu(start)} to {end:%H%M}z",
         "event_link": f"{public_url}/events/{event.id}",
     }
+    if leased.kind == "booking.confirm":
+        if booking.status != BookingStatus.UNCONFIRMED or booking.expires_at is None:
+            raise DeliverySkipped("the booking is no longer waiting for its confirmation")
+        token = link_token(
+            session.info[LINK_SECRET],
+            purpose="booking",
+            row_id=booking.id,  # type: ignore[arg-type]
+            stored_hash=booking.manage_token_hash,
+        )
+        subject = f"Confirm your booking: {label} at {event.title}"
+        return Mail(
+            "booking_confirm",
+            subject,
+            context
+            | {
+                "subject": subject,
+                "link": f"{public_url}/bookings/{booking.id}/confirm?token={token}",
+                "deadline": zulu(booking.expires_at),
+            },
+        )
     if leased.kind == "booking.reminder":
         if booking.status != BookingStatus.CLAIMED:
             raise DeliverySkipped("the booking was released")

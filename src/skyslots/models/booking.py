@@ -24,6 +24,7 @@ class BookingStatus(StrEnum):
     """A booking row is a slot's occupant (held, offered, claimed) or a record of one."""
 
     HELD = "held"  # a temporary hold: someone is filling in the booking form
+    UNCONFIRMED = "pending"  # booked, waiting for its email's confirmation link
     OFFERED = "offered"  # held for a waitlisted person until they accept
     CLAIMED = "claimed"
     RELEASED = "released"  # was claimed
@@ -31,8 +32,13 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"  # a hold cancelled or an offer declined
 
 
-OCCUPYING = (BookingStatus.HELD, BookingStatus.OFFERED, BookingStatus.CLAIMED)
-PENDING = (BookingStatus.HELD, BookingStatus.OFFERED)  # they expire
+OCCUPYING = (
+    BookingStatus.HELD,
+    BookingStatus.OFFERED,
+    BookingStatus.UNCONFIRMED,
+    BookingStatus.CLAIMED,
+)
+PENDING = (BookingStatus.HELD, BookingStatus.OFFERED, BookingStatus.UNCONFIRMED)  # they expire
 
 
 def _status_in(statuses: tuple[BookingStatus, ...]) -> str:

@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 from skyslots.db import utcnow
@@ -19,6 +29,9 @@ class EventStatus(StrEnum):
 DEFAULT_REMINDER_OFFSETS = (1440, 60)
 MAX_REMINDER_MINUTES = 14 * 24 * 60
 MAX_REMINDERS = 5
+
+
+MIN_CONFIRM_SECONDS, MAX_CONFIRM_SECONDS = 300, 7 * 24 * 3600
 
 
 def _setting(default: int) -> Column[int]:
@@ -50,6 +63,10 @@ class Event(SQLModel, table=True):
         CheckConstraint("waitlist_mode IN ('off', 'claim', 'offer')", name="waitlist_mode"),
         CheckConstraint(f"offer_seconds BETWEEN 60 AND {MAX_OFFER_SECONDS}", name="offer_seconds"),
         CheckConstraint(
+            f"confirm_seconds BETWEEN {MIN_CONFIRM_SECONDS} AND {MAX_CONFIRM_SECONDS}",
+            name="confirm_seconds",
+        ),
+        CheckConstraint(
             f"max_slots_per_person BETWEEN 1 AND {MAX_SLOTS_PER_PERSON}",
             name="max_slots_per_person",
         ),
@@ -80,6 +97,12 @@ class Event(SQLModel, table=True):
     )
     offer_seconds: int = Field(default=1800, sa_column=_setting(1800))
     max_slots_per_person: int = Field(default=1, sa_column=_setting(1))
+    # Bookings wait for the link in their mail (confirm_seconds), else they are released.
+    require_email_confirmation: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    confirm_seconds: int = Field(default=3600, sa_column=_setting(3600))
     # A Discord channel's webhook (a secret: never in public views or the audit log).
     discord_webhook_url: str | None = Field(
         default=None, sa_column=Column(String(300), nullable=True)

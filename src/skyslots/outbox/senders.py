@@ -20,6 +20,7 @@ from skyslots.webhooks.sender import webhook_sender
 DISCORD_KINDS = ("discord.summary", "discord.slot_free")
 MailBuilder = Callable[..., Awaitable[Mail]]
 MAILS: dict[str, MailBuilder] = {
+    "booking.confirm": booking_mail,
     "booking.confirmed": booking_mail,
     "booking.released": booking_mail,
     "booking.reminder": booking_mail,

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from skyslots.accounts.deps import DatabaseDep
+from skyslots.bookings.confirm import booking_confirm
 from skyslots.bookings.manage import booking_for_token
 from skyslots.bookings.release import booking_release
 from skyslots.errors import Conflict
+from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm
 from skyslots.web.forms import form_values
 from skyslots.web.templating import PageRoute, render
@@ -44,3 +46,26 @@ async def release_form(
     except Conflict as exc:
         return await _manage_page(request, db, booking_id, token, notice=exc.detail)
     return await _manage_page(request, db, booking_id, token, released=True)
+
+
+@router.get("/bookings/{booking_id}/confirm")
+async def confirm_page(
+    request: Request, booking_id: RowId, db: DatabaseDep, token: Annotated[str, Query()] = ""
+) -> Response:
+    """The confirmation mail's link: the booking, with its Confirm button."""
+    return await _manage_page(request, db, booking_id, token)
+
+
+@router.post("/bookings/{booking_id}/confirm")
+async def confirm_form(
+    request: Request, booking_id: RowId, db: DatabaseDep, form: CheckedForm
+) -> Response:
+    """Confirm the booking (the same service as POST /api/bookings/{id}/confirm)."""
+    token = form_values(form, ["token"])["token"]
+    try:
+        await db.transaction(booking_confirm, booking_id=booking_id, token=token)
+    except Conflict as exc:
+        return await _manage_page(request, db, booking_id, token, notice=exc.detail)
+    return await _manage_page(
+        request, db, booking_id, token, notice="Confirmed: the slot is yours."
+    )

@@ -30,6 +30,8 @@ SETTING_FIELDS = (
     "max_slots_per_person",
     "reminder_offsets_minutes",
     "discord_webhook_url",
+    "require_email_confirmation",
+    "confirm_seconds",
 )
 EVENT_FIELDS = (
     "title",

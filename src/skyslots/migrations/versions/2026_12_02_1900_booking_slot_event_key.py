@@ -10,11 +10,12 @@ Revises: 0004
 Create Date: 2026-12-02 19:00:00
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 from alembic.operations import BatchOperations
+
+from skyslots.migrations.rebuild import rebuild_keeping_indexes
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -22,39 +23,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _set_bookings_indexes_aside() -> list[str]:
-    """SQLite rebuilds the table to change a foreign key, and the rebuild cannot carry partial or
-    expression indexes: drop the table's indexes first and return the SQL that recreates them."""
-    bind = op.get_bind()
-    if bind.dialect.name != "sqlite":
-        return []
-    rows = bind.execute(
-        sa.text(
-            "SELECT name, sql FROM sqlite_master"
-            " WHERE type = 'index' AND tbl_name = 'bookings' AND sql IS NOT NULL"
-        )
-    ).all()
-    for name, _ in rows:
-        op.drop_index(name, table_name="bookings")
-    return [sql for _, sql in rows]
-
-
-def _rebuild_bookings_keys(keys: Callable[[BatchOperations], None]) -> None:
-    recreate = _set_bookings_indexes_aside()
-    with op.batch_alter_table("bookings") as batch:
-        keys(batch)
-    for sql in recreate:
-        op.execute(sql)
-
-
 def upgrade() -> None:
     with op.batch_alter_table("slots") as batch:
         batch.create_unique_constraint(op.f("uq_slots_id_event_id"), ["id", "event_id"])
-    _rebuild_bookings_keys(_one_key)
+    rebuild_keeping_indexes("bookings", _one_key)
 
 
 def downgrade() -> None:
-    _rebuild_bookings_keys(_two_keys)
+    rebuild_keeping_indexes("bookings", _two_keys)
     with op.batch_alter_table("slots") as batch:
         batch.drop_constraint(op.f("uq_slots_id_event_id"), type_="unique")
 

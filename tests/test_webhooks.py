@@ -505,3 +505,23 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after(answer("30")) == 30.0
     assert retry_after(answer(later.strftime("%a, %d %b %Y %H:%M:%S GMT")), now) == 120.0
     assert retry_after(answer("")) is None and retry_after(answer("soon")) is None
+
+
+async def test_release_all_tells_every_booker_and_every_endpoint(
+    client: httpx.AsyncClient, db: Database, receiver: Receiver
+) -> None:
+    organizer, event, slots = await one_slot_event(client, db)
+    await add_webhook(client, organizer, event, receiver.url, events=["booking.released"])
+    for number, slot in enumerate(slots):
+        body = booking_body(f"BAW{number}", email=f"p{number}@example.com")
+        assert (await client.post(f"/api/slots/{slot['id']}/book", json=body)).status_code == 201
+    released = await client.post(
+        f"/api/events/{event['id']}/bookings/release-all",
+        json={"confirm": event["title"]}, headers=organizer.headers,
+    )  # fmt: skip
+    assert released.json() == {"released": 2}
+    posts = await wait_for(receiver, 2)
+    assert sorted(p.json()["data"]["booking"]["pilot_callsign"] for p in posts) == ["BAW0", "BAW1"]
+    assert {p.json()["data"]["released_by"] for p in posts} == {"organizer"}
+    mails = await outbox_rows(db, kind="booking.released")
+    assert sorted(row.target for row in mails) == ["p0@example.com", "p1@example.com"]

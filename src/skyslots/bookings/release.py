@@ -4,7 +4,9 @@ passes to its waitlist in the same unit of work."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.accounts.links import booking_token_opens
@@ -20,6 +22,34 @@ from skyslots.outbox.service import outbox_add
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 from skyslots.webhooks.changes import booking_fields, booking_webhook
+
+
+async def release_notices(
+    session: AsyncSession, *, context: Row[Any], booking: Any, by: str, now: datetime
+) -> None:
+    """What a release tells the outside: the booker's mail (if they gave an email) and the
+    event's `booking.released` webhooks. Before the journal step, like every outbox row."""
+    if booking.email:
+        await outbox_add(
+            session,
+            kind="booking.released",
+            target=booking.email,
+            payload={"booking_id": booking.id},
+            dedupe_key=f"booking.released:{booking.id}",
+            event_id=booking.event_id,
+        )
+    await booking_webhook(
+        session,
+        context=context,
+        type="booking.released",
+        booking=booking_fields(
+            id=booking.id, callsign=booking.pilot_callsign, name=booking.pilot_name,
+            status=BookingStatus.RELEASED.value, claimed_at=booking.claimed_at,
+        ),
+        email=booking.email,
+        extra={"released_by": by},
+        now=now,
+    )  # fmt: skip
 
 
 async def booking_release(
@@ -66,27 +96,8 @@ async def booking_release(
         raise Conflict(
             f"This booking of {slot_label(context)} is already released.", code="already_released"
         )
-    if booking.email:
-        await outbox_add(
-            session,
-            kind="booking.released",
-            target=booking.email,
-            payload={"booking_id": booking_id},
-            dedupe_key=f"booking.released:{booking_id}",
-            event_id=booking.event_id,
-        )
-    await booking_webhook(
-        session,
-        context=context,
-        type="booking.released",
-        booking=booking_fields(
-            id=booking_id, callsign=booking.pilot_callsign, name=booking.pilot_name,
-            status=BookingStatus.RELEASED.value, claimed_at=booking.claimed_at,
-        ),
-        email=booking.email,
-        extra={"released_by": "booker" if manage_token is not None else "organizer"},
-        now=now,
-    )  # fmt: skip
+    released_by = "booker" if manage_token is not None else "organizer"
+    await release_notices(session, context=context, booking=booking, by=released_by, now=now)
     payload = {
         "booking_id": booking_id,
         "slot_id": context.id,

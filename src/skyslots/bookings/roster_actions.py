@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
 from skyslots.bookings.occupancy import free_or_refuse
+from skyslots.bookings.release import release_notices
 from skyslots.bookings.rules import Occupant
 from skyslots.constraints import violated_constraint
 from skyslots.db import utcnow
@@ -99,6 +100,11 @@ async def booking_move(
     return booking
 
 
+RELEASED_COLUMNS = (
+    "id", "slot_id", "event_id", "pilot_callsign", "pilot_name", "email", "claimed_at",
+)  # fmt: skip
+
+
 async def bookings_release_all(
     session: AsyncSession, *, event_id: int, confirm: str, user: User, now: datetime | None = None
 ) -> int:
@@ -115,9 +121,14 @@ async def bookings_release_all(
             repository.bookings.c.status == BookingStatus.CLAIMED.value,
         )
         .values(status=BookingStatus.RELEASED.value, released_at=now)
-        .returning(repository.bookings.c.slot_id)
+        .returning(*(repository.bookings.c[name] for name in RELEASED_COLUMNS))
     )
-    slot_ids = sorted(row.slot_id for row in rows)
+    released = sorted(rows, key=lambda row: row.slot_id)
+    for booking in released:  # each booker's mail and the webhooks, as for one release
+        context = await repository.slot_context(connection, booking.slot_id)
+        assert context is not None  # the booking's key keeps its slot
+        await release_notices(session, context=context, booking=booking, by="organizer", now=now)
+    slot_ids = [row.slot_id for row in released]
     if slot_ids:
         await roster_changed(
             session,

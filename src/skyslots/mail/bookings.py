@@ -14,6 +14,16 @@ from skyslots.outbox.retry import DeliveryFailed, DeliverySkipped
 from skyslots.slots.service import slot_label
 
 
+def _link_token(session: AsyncSession, booking: Booking) -> str:
+    """The token of the links this booking's mails carry (accounts.links)."""
+    return link_token(
+        session.info[LINK_SECRET],
+        purpose="booking",
+        row_id=booking.id,  # type: ignore[arg-type]
+        stored_hash=booking.manage_token_hash,
+    )
+
+
 async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str) -> Mail:
     booking = await session.get(Booking, leased.payload["booking_id"])
     if booking is None:
@@ -34,12 +44,7 @@ async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str
     if leased.kind == "booking.confirm":
         if booking.status != BookingStatus.UNCONFIRMED or booking.expires_at is None:
             raise DeliverySkipped("the booking is no longer waiting for its confirmation")
-        token = link_token(
-            session.info[LINK_SECRET],
-            purpose="booking",
-            row_id=booking.id,  # type: ignore[arg-type]
-            stored_hash=booking.manage_token_hash,
-        )
+        token = _link_token(session, booking)
         subject = f"Confirm your booking: {label} at {event.title}"
         return Mail(
             "booking_confirm",
@@ -63,12 +68,7 @@ async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str
     if leased.kind == "booking.released":
         subject = f"Released: {label} at {event.title}"
         return Mail("booking_released", subject, context | {"subject": subject})
-    token = link_token(
-        session.info[LINK_SECRET],
-        purpose="booking",
-        row_id=booking.id,  # type: ignore[arg-type]
-        stored_hash=booking.manage_token_hash,
-    )
+    token = _link_token(session, booking)
     link = f"{public_url}/bookings/{booking.id}/manage?token={token}"
     subject = f"Booked: {label} at {event.title}"
     ics = slot_calendar(

@@ -11,6 +11,7 @@ from skyslots import __version__
 from skyslots.accounts.api import router as auth_router
 from skyslots.audit.api import router as audit_router
 from skyslots.bookings.api import router as bookings_router
+from skyslots.calendars.api import router as calendars_router
 from skyslots.config import Settings, get_settings
 from skyslots.db import Database
 from skyslots.errors import install_error_handlers
@@ -18,6 +19,7 @@ from skyslots.events.api import router as events_router
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
 from skyslots.jobs.running import jobs_running
+from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
 from skyslots.outbox.api import router as deliveries_router
 from skyslots.realtime.engine import realtime_running
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,
                 jobs_running(settings, app.state.database, app.state.storage),
+                artifacts_warming(settings, app.state.database, app.state.storage),
             ):
                 yield
         finally:
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_polling_router,
         realtime_ws_router,
         files_router,
+        calendars_router,
     ):
         app.include_router(router)
     install_web(app, settings)

@@ -8,3 +8,5 @@ SWEEP_SECONDS = 5.0
 REMINDER_SECONDS = 30.0
 CLEAN_STORAGE_TASK = "skyslots.clean_storage"
 CLEAN_STORAGE_SECONDS = 3600.0
+WARM_TASK = "skyslots.warm_artifacts"
+WARM_DEBOUNCE_SECONDS = 2.0  # roster changes within this are one regeneration

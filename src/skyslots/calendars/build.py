@@ -115,7 +115,7 @@ def event_calendar(event: Event, blocks: Sequence[StaffedBlock], *, public_url: 
             status=status,
         )
     ]
-    for block in blocks:
+    for block in sorted(blocks, key=lambda b: slot_span(b.slot, event)[0]):  # stable: roster order
         start, end = slot_span(block.slot, event)
         position = block.slot.position_name
         entries.append(

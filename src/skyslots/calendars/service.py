@@ -33,7 +33,7 @@ async def staffed_blocks(session: AsyncSession, *, event_id: int) -> list[Staffe
             Slot.position_type != PositionType.PILOT.value,
             Booking.status == BookingStatus.CLAIMED.value,
         )
-        .order_by(Slot.start_time, Slot.order_index, Slot.id)
+        .order_by(Slot.order_index, Slot.id)
     )
     return [StaffedBlock(slot, callsign or "", claimed) for slot, callsign, claimed in rows]
 

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # a folder under data_dir served by the app at /files/... behind signed, expiring URLs.
     s3_endpoint_url: str | None = None
     s3_public_endpoint_url: str | None = None  # the endpoint browsers reach (default: the same)
-    s3_bucket: str = "skyslots"
+    s3_bucket: str = Field(default="skyslots", min_length=3, max_length=63)
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"

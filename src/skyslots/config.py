@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    # How often due reminders are looked for (a reminder goes out at most this late).
+    reminder_poll_seconds: float = Field(default=30.0, gt=0, le=300)
     # Mail: smtp://user:pass@host:port, smtps:// for implicit TLS, ?starttls=true; unset: .eml
     # files under data_dir/outbox-mail.
     smtp_url: str | None = None

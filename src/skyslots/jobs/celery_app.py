@@ -11,7 +11,6 @@ from celery import Celery
 from skyslots.config import get_settings
 from skyslots.jobs.schedule import (
     RELAY_TASK,
-    REMINDER_SECONDS,
     REMINDERS_TASK,
     SWEEP_SECONDS,
     SWEEP_TASK,
@@ -38,8 +37,8 @@ def make_celery() -> Celery:
             },
             "queue-reminders": {
                 "task": REMINDERS_TASK,
-                "schedule": REMINDER_SECONDS,
-                "options": {"expires": REMINDER_SECONDS * 2},
+                "schedule": settings.reminder_poll_seconds,
+                "options": {"expires": settings.reminder_poll_seconds * 2},
             },
             "sweep-holds": {
                 "task": SWEEP_TASK,

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.jobs.kick import KICK_KEY
-from skyslots.jobs.schedule import DELIVER_TASK, REMINDER_SECONDS, SWEEP_SECONDS
+from skyslots.jobs.schedule import DELIVER_TASK, SWEEP_SECONDS
 from skyslots.jobs.work import deliver_outbox, queue_reminders, sweep_holds
 from skyslots.outbox.senders import senders
 
@@ -50,7 +50,9 @@ async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
             )
         ),
         asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
-        asyncio.create_task(_every(REMINDER_SECONDS, lambda: queue_reminders(db), never)),
+        asyncio.create_task(
+            _every(settings.reminder_poll_seconds, lambda: queue_reminders(db), never)
+        ),
     ]
     db.share_with_sessions(**{KICK_KEY: kick})
     try:

@@ -5,4 +5,3 @@ RELAY_TASK = "skyslots.relay_outbox"
 REMINDERS_TASK = "skyslots.queue_reminders"
 SWEEP_TASK = "skyslots.sweep_holds"
 SWEEP_SECONDS = 5.0
-REMINDER_SECONDS = 30.0

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from skyslots import __version__
 from skyslots.accounts.api import router as auth_router
@@ -20,6 +21,7 @@ from skyslots.holds.api import router as holds_router
 from skyslots.jobs.running import jobs_running
 from skyslots.logs import configure_logging
 from skyslots.outbox.api import router as deliveries_router
+from skyslots.ratelimit.limiter import RateLimiter
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
+        app.state.rate_limiter = RateLimiter.from_settings(settings)
         try:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,
@@ -69,4 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_web(app, settings)
+    if settings.trusted_proxy_list:
+        # The client's address (rate limits, holds) from X-Forwarded-For, only behind these.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

@@ -18,6 +18,7 @@ from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
+from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
 from skyslots.logs import configure_logging
 from skyslots.outbox.api import router as deliveries_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_web(app, settings)
+    app.add_middleware(IdempotencyMiddleware)
     if settings.trusted_proxy_list:
         # The client's address (rate limits, holds) from X-Forwarded-For, only behind these.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)

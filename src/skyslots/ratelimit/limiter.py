@@ -9,8 +9,8 @@ import time
 
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from skyslots.config import Settings
 from skyslots.errors import SkySlotsError

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from skyslots.accounts.deps import DatabaseDep
-from skyslots.accounts.service import user_authenticate
+from skyslots.accounts.service import user_sign_in
 from skyslots.ratelimit.deps import limit_signin
 from skyslots.ratelimit.limiter import RateLimited
 from skyslots.web.deps import CheckedForm, SessionUser
@@ -43,7 +43,7 @@ async def login(request: Request, db: DatabaseDep, form: CheckedForm) -> Respons
         page = render(request, "login.html", context, status=429)
         page.headers.update(refused.headers())
         return page
-    user = await db.read(user_authenticate, email=values["email"], password=values["password"])
+    user = await user_sign_in(db, email=values["email"], password=values["password"])
     if user is None or user.id is None:
         context["error"] = "Wrong email or password."
         return render(request, "login.html", context, status=401)

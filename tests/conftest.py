@@ -98,8 +98,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         database_url=database_url,
         data_dir=data_dir,
         secret_key=secrets.token_urlsafe(32),
-        env="test",
-        **{"redis_url": None, "rate_limits": "off", **overrides},
+        **{"env": "test", "redis_url": None, "rate_limits": "off", **overrides},
     )
 
 

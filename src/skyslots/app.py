@@ -29,6 +29,7 @@ from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
+from skyslots.web.headers import SecurityHeadersMiddleware, install_docs
 from skyslots.webhooks.api import router as webhooks_router
 
 
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Slot booking for VATSIM events: ATC positions and pilot slots, live.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -73,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     install_web(app, settings)
+    install_docs(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
     if settings.trusted_proxy_list:
         # The client's address (rate limits, holds) from X-Forwarded-For, only behind these.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)

@@ -12,6 +12,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -91,14 +92,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Test settings; rate limits off unless a test asks (test_rate_limits does)."""
     return Settings(
         database_url=database_url,
         data_dir=data_dir,
         secret_key=secrets.token_urlsafe(32),
-        redis_url=None,
-        env="test",
-        **overrides,
+        **{"env": "test", "redis_url": None, "rate_limits": "off", **overrides},
     )
 
 

@@ -13,12 +13,7 @@ from contextlib import asynccontextmanager
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.jobs.kick import KICK_KEY
-from skyslots.jobs.schedule import (
-    CLEAN_STORAGE_SECONDS,
-    DELIVER_TASK,
-    REMINDER_SECONDS,
-    SWEEP_SECONDS,
-)
+from skyslots.jobs.schedule import CLEAN_STORAGE_SECONDS, DELIVER_TASK, SWEEP_SECONDS
 from skyslots.jobs.work import clean_old_artifacts, deliver_outbox, queue_reminders, sweep_holds
 from skyslots.outbox.senders import senders
 from skyslots.storage.base import Storage
@@ -58,7 +53,9 @@ async def _in_process(
             )
         ),
         asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
-        asyncio.create_task(_every(REMINDER_SECONDS, lambda: queue_reminders(db), never)),
+        asyncio.create_task(
+            _every(settings.reminder_poll_seconds, lambda: queue_reminders(db), never)
+        ),
     ]
     if storage is not None:
         clean = lambda: clean_old_artifacts(storage, settings)  # noqa: E731

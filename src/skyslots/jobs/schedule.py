@@ -5,7 +5,6 @@ RELAY_TASK = "skyslots.relay_outbox"
 REMINDERS_TASK = "skyslots.queue_reminders"
 SWEEP_TASK = "skyslots.sweep_holds"
 SWEEP_SECONDS = 5.0
-REMINDER_SECONDS = 30.0
 CLEAN_STORAGE_TASK = "skyslots.clean_storage"
 CLEAN_STORAGE_SECONDS = 3600.0
 WARM_TASK = "skyslots.warm_artifacts"

@@ -541,14 +541,32 @@ async function copyLink(dialog) {
   setTimeout(() => { button.textContent = "Copy"; }, 1500);
 }
 
+// Idempotency-Key per submission: a request whose answer never arrived (a network failure, a
+// double click while it runs) is sent again with the same key, so the server runs it once.
+const unansweredKeys = new Map();
+
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function postJson(url, body = null) {
   // {response, body}; a network failure is {response: null}.
+  const payload = body === null ? undefined : JSON.stringify(body);
+  const submission = `${url}\n${payload ?? ""}`;
+  const key = unansweredKeys.get(submission) ?? newIdempotencyKey();
+  unansweredKeys.set(submission, key);
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: body === null ? undefined : JSON.stringify(body),
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "Idempotency-Key": key,
+      },
+      body: payload,
     });
+    unansweredKeys.delete(submission);
     return { response, body: await response.json().catch(() => ({})) };
   } catch {
     return { response: null, body: {} };

@@ -110,7 +110,9 @@ def error_page(request: Request, exc: SkySlotsError) -> Response:
         if request.method != "GET":  # a form posted after the session expired: start over
             target = "/organizer"
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return render(request, "error.html", {"error": exc}, status=exc.status_code)
+    page = render(request, "error.html", {"error": exc}, status=exc.status_code)
+    page.headers.update(exc.headers() or {})
+    return page
 
 
 class PageRoute(APIRoute):

@@ -75,16 +75,18 @@ async def stack(s3_server: S3Server) -> AsyncIterator[Stack]:
             folder / "worker.log",
         )
         worker.start()
-        server = await asyncio.to_thread(start_server, url, env=env)
-        settings = make_settings(url, folder, **s3_server.settings(bucket=str(bucket)))
-        db = Database(settings)
-        celery = Celery(broker=redis.url)
-        try:
-            async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
-                yield Stack(http, db, storage_for(settings), celery, worker)
+        try:  # the worker stops even when the server fails to start
+            server = await asyncio.to_thread(start_server, url, env=env)
+            settings = make_settings(url, folder, **s3_server.settings(bucket=str(bucket)))
+            db = Database(settings)
+            celery = Celery(broker=redis.url)
+            try:
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+                    yield Stack(http, db, storage_for(settings), celery, worker)
+            finally:
+                await db.dispose()
+                await asyncio.to_thread(server.stop)
         finally:
-            await db.dispose()
-            await asyncio.to_thread(server.stop)
             worker.stop()
     finally:
         redis.stop()

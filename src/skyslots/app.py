@@ -24,6 +24,9 @@ from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
+from skyslots.storage.factory import prepare as prepare_storage
+from skyslots.storage.factory import storage_for
+from skyslots.storage.files import router as files_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
 from skyslots.webhooks.api import router as webhooks_router
@@ -36,10 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
+        app.state.storage = storage_for(settings)
+        await prepare_storage(app.state.storage)  # storage that is down only logs a warning
         try:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,
-                jobs_running(settings, app.state.database),
+                jobs_running(settings, app.state.database, app.state.storage),
             ):
                 yield
         finally:
@@ -66,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         realtime_polling_router,
         realtime_ws_router,
+        files_router,
     ):
         app.include_router(router)
     install_web(app, settings)

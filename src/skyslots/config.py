@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     # Outbound webhooks (docs/webhooks.md): receivers on private, loopback or link-local
     # addresses are refused unless this is true (a trusted network, or the tests).
     webhooks_allow_private: bool = False
+    # Generated artifacts (docs/storage.md): S3-compatible storage when an endpoint is set, else
+    # a folder under data_dir served by the app at /files/... behind signed, expiring URLs.
+    s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = None  # the endpoint browsers reach (default: the same)
+    s3_bucket: str = "skyslots"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    presign_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
 
     @field_validator("database_url")
     @classmethod
@@ -83,6 +92,9 @@ class Settings(BaseSettings):
             self.celery_broker_url = self.redis_url
         if self.smtp_url == "":
             self.smtp_url = None
+        for name in ("s3_endpoint_url", "s3_public_endpoint_url"):
+            if not getattr(self, name):
+                setattr(self, name, None)
         self.public_url = self.public_url.rstrip("/")
         self.discord_api_url = self.discord_api_url.rstrip("/")
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:

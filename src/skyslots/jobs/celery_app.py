@@ -10,6 +10,8 @@ from celery import Celery
 
 from skyslots.config import get_settings
 from skyslots.jobs.schedule import (
+    CLEAN_STORAGE_SECONDS,
+    CLEAN_STORAGE_TASK,
     RELAY_TASK,
     REMINDER_SECONDS,
     REMINDERS_TASK,
@@ -45,6 +47,11 @@ def make_celery() -> Celery:
                 "task": SWEEP_TASK,
                 "schedule": SWEEP_SECONDS,
                 "options": {"expires": SWEEP_SECONDS * 2},
+            },
+            "clean-storage": {
+                "task": CLEAN_STORAGE_TASK,
+                "schedule": CLEAN_STORAGE_SECONDS,
+                "options": {"expires": CLEAN_STORAGE_SECONDS},
             },
         },
         imports=["skyslots.jobs.tasks"],

@@ -13,9 +13,15 @@ from contextlib import asynccontextmanager
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.jobs.kick import KICK_KEY
-from skyslots.jobs.schedule import DELIVER_TASK, REMINDER_SECONDS, SWEEP_SECONDS
-from skyslots.jobs.work import deliver_outbox, queue_reminders, sweep_holds
+from skyslots.jobs.schedule import (
+    CLEAN_STORAGE_SECONDS,
+    DELIVER_TASK,
+    REMINDER_SECONDS,
+    SWEEP_SECONDS,
+)
+from skyslots.jobs.work import clean_old_artifacts, deliver_outbox, queue_reminders, sweep_holds
 from skyslots.outbox.senders import senders
+from skyslots.storage.base import Storage
 
 log = logging.getLogger(__name__)
 KICK_BATCH_SECONDS = 0.02
@@ -34,7 +40,9 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]], wake: asy
 
 
 @asynccontextmanager
-async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
+async def _in_process(
+    settings: Settings, db: Database, storage: Storage | None
+) -> AsyncIterator[None]:
     sends = senders(db, settings)
     outbox_due, never = asyncio.Event(), asyncio.Event()
 
@@ -52,6 +60,9 @@ async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
         asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
         asyncio.create_task(_every(REMINDER_SECONDS, lambda: queue_reminders(db), never)),
     ]
+    if storage is not None:
+        clean = lambda: clean_old_artifacts(storage, settings)  # noqa: E731
+        tasks.append(asyncio.create_task(_every(CLEAN_STORAGE_SECONDS, clean, never)))
     db.share_with_sessions(**{KICK_KEY: kick})
     try:
         yield
@@ -103,10 +114,12 @@ async def _on_celery(db: Database) -> AsyncIterator[None]:
         await asyncio.gather(sender, return_exceptions=True)
 
 
-def jobs_running(settings: Settings, db: Database) -> contextlib.AbstractAsyncContextManager[None]:
+def jobs_running(
+    settings: Settings, db: Database, storage: Storage | None = None
+) -> contextlib.AbstractAsyncContextManager[None]:
     """For the app's lifespan: in-process jobs, or kicks to the Celery workers."""
     if settings.runs_jobs_in_process:
-        return _in_process(settings, db)
+        return _in_process(settings, db, storage)
     if settings.celery_broker_url is None:  # jobs switched off: nothing is delivered here
         log.warning("background jobs are off (SKYSLOTS_JOBS_IN_PROCESS=false and no broker)")
         return contextlib.nullcontext()

@@ -6,3 +6,5 @@ REMINDERS_TASK = "skyslots.queue_reminders"
 SWEEP_TASK = "skyslots.sweep_holds"
 SWEEP_SECONDS = 5.0
 REMINDER_SECONDS = 30.0
+CLEAN_STORAGE_TASK = "skyslots.clean_storage"
+CLEAN_STORAGE_SECONDS = 3600.0

@@ -12,6 +12,8 @@ from skyslots.holds.sweep import sweep_once
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.relay import Sender, deliver
 from skyslots.reminders.due import reminders_due
+from skyslots.storage.base import Storage
+from skyslots.storage.cleanup import clean_storage
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +52,8 @@ async def queue_reminders(db: Database) -> int:
     if queued:
         log.info("reminders: %d queued", queued)
     return queued
+
+
+async def clean_old_artifacts(storage: Storage, settings: Settings) -> int:
+    """Delete stored objects superseded by a newer one of the same artifact."""
+    return await clean_storage(storage, grace_seconds=settings.presign_seconds)

@@ -6,5 +6,7 @@ REMINDERS_TASK = "skyslots.queue_reminders"
 SWEEP_TASK = "skyslots.sweep_holds"
 SWEEP_SECONDS = 5.0
 REMINDER_SECONDS = 30.0
+RUN_EXPORT_TASK = "skyslots.run_export"
+RELAY_EXPORTS_TASK = "skyslots.relay_exports"  # every SKYSLOTS_OUTBOX_POLL_SECONDS
 CLEAN_STORAGE_TASK = "skyslots.clean_storage"
 CLEAN_STORAGE_SECONDS = 3600.0

@@ -185,6 +185,11 @@ async def test_roster_image_address(
     assert (await download(client, redirect.headers["location"])).content.startswith(b"\x89PNG")
     inline = await client.get(f"/api/events/{event['id']}/roster.png?inline=1")
     assert inline.status_code == 200 and inline.headers["content-type"] == "image/png"
+    page = await client.get(f"/events/{event['id']}")
+    assert (
+        f'<meta property="og:image" content="http://127.0.0.1:8000/api/events/{event["id"]}'
+        '/roster.png">' in page.text
+    )
     draft = await make_event(client, organizer, status="draft")
     assert (await client.get(f"/api/events/{draft['id']}/roster.png")).status_code == 404
 

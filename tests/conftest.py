@@ -29,6 +29,7 @@ REDIS_URL = os.environ.get("SKYSLOTS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 pytest_plugins = ["tests.smtp_sink", "tests.s3_server"]  # real SMTP (`sink`) and S3 (`s3_server`)
 TABLES = (
+    "exports",
     "outbox",
     "webhook_endpoints",
     "waitlist_entries",

@@ -17,6 +17,7 @@ from skyslots.config import Settings, get_settings
 from skyslots.db import Database
 from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
+from skyslots.exports.api import router as exports_router
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
 from skyslots.idempotency.middleware import IdempotencyMiddleware
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         deliveries_router,
         webhooks_router,
+        exports_router,
         realtime_polling_router,
         realtime_ws_router,
         files_router,

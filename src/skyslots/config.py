@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
     presign_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
+    # Exports (docs/exports.md): how long an attempt owns an export before another worker may
+    # take it over, attempts before it fails, and at most one roster image per event this often.
+    export_lease_seconds: float = Field(default=300.0, gt=0)
+    export_max_attempts: int = Field(default=3, ge=1)
+    roster_image_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from skyslots.config import get_settings
 from skyslots.jobs.schedule import (
     CLEAN_STORAGE_SECONDS,
     CLEAN_STORAGE_TASK,
+    RELAY_EXPORTS_TASK,
     RELAY_TASK,
     REMINDERS_TASK,
     SWEEP_SECONDS,
@@ -46,6 +47,11 @@ def make_celery() -> Celery:
                 "task": SWEEP_TASK,
                 "schedule": SWEEP_SECONDS,
                 "options": {"expires": SWEEP_SECONDS * 2},
+            },
+            "relay-exports": {
+                "task": RELAY_EXPORTS_TASK,
+                "schedule": settings.outbox_poll_seconds,
+                "options": {"expires": settings.outbox_poll_seconds * 2},
             },
             "clean-storage": {
                 "task": CLEAN_STORAGE_TASK,

@@ -12,9 +12,22 @@ from contextlib import asynccontextmanager
 
 from skyslots.config import Settings
 from skyslots.db import Database
+from skyslots.exports.runner import ExportRunner
+from skyslots.exports.service import EXPORT_KICK_KEY
 from skyslots.jobs.kick import KICK_KEY
-from skyslots.jobs.schedule import CLEAN_STORAGE_SECONDS, DELIVER_TASK, SWEEP_SECONDS
-from skyslots.jobs.work import clean_old_artifacts, deliver_outbox, queue_reminders, sweep_holds
+from skyslots.jobs.schedule import (
+    CLEAN_STORAGE_SECONDS,
+    DELIVER_TASK,
+    RUN_EXPORT_TASK,
+    SWEEP_SECONDS,
+)
+from skyslots.jobs.work import (
+    clean_old_artifacts,
+    deliver_outbox,
+    exports_to_run,
+    queue_reminders,
+    sweep_holds,
+)
 from skyslots.outbox.senders import senders
 from skyslots.storage.base import Storage
 
@@ -57,17 +70,31 @@ async def _in_process(
             _every(settings.reminder_poll_seconds, lambda: queue_reminders(db), never)
         ),
     ]
+    runner: ExportRunner | None = None
     if storage is not None:
         clean = lambda: clean_old_artifacts(storage, settings)  # noqa: E731
         tasks.append(asyncio.create_task(_every(CLEAN_STORAGE_SECONDS, clean, never)))
-    db.share_with_sessions(**{KICK_KEY: kick})
+        runner = ExportRunner(db, storage, settings)
+        tasks.append(
+            asyncio.create_task(
+                _every(settings.outbox_poll_seconds, lambda: _start_due(runner), never)
+            )
+        )
+    db.share_with_sessions(**{KICK_KEY: kick, EXPORT_KICK_KEY: runner.kick if runner else None})
     try:
         yield
     finally:
-        db.share_with_sessions(**{KICK_KEY: None})
+        db.share_with_sessions(**{KICK_KEY: None, EXPORT_KICK_KEY: None})
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if runner is not None:
+            await runner.close()
+
+
+async def _start_due(runner: ExportRunner) -> None:
+    for export_id in await exports_to_run(runner.db, runner.settings):
+        runner.start(export_id)
 
 
 @asynccontextmanager
@@ -101,12 +128,22 @@ async def _on_celery(db: Database) -> AsyncIterator[None]:
         pending.extend(ids)  # the response does not wait for Redis
         due.set()
 
+    async def kick_export(export_id: int) -> None:
+        def send_export() -> None:
+            celery.send_task(RUN_EXPORT_TASK, args=[export_id], retry=False)
+
+        try:
+            await asyncio.wait_for(asyncio.to_thread(send_export), timeout=2.0)
+        except Exception as exc:  # beat's relay runs it anyway
+            log.warning("could not queue export %d (%s); the relay will", export_id,
+                        type(exc).__name__)  # fmt: skip
+
     sender = asyncio.create_task(batches())
-    db.share_with_sessions(**{KICK_KEY: kick})
+    db.share_with_sessions(**{KICK_KEY: kick, EXPORT_KICK_KEY: kick_export})
     try:
         yield
     finally:
-        db.share_with_sessions(**{KICK_KEY: None})
+        db.share_with_sessions(**{KICK_KEY: None, EXPORT_KICK_KEY: None})
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
 

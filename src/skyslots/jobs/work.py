@@ -9,6 +9,8 @@ from skyslots.calendars.cache import warm_event_calendars
 from skyslots.config import Settings
 from skyslots.db import Database, utcnow
 from skyslots.discord.triggers import summaries_due
+from skyslots.exports.images import roster_images_due
+from skyslots.exports.run import exports_due
 from skyslots.holds.sweep import sweep_once
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.relay import Sender, deliver
@@ -68,3 +70,13 @@ async def warm_artifacts(
     return await warm_event_calendars(
         db, storage, event_ids=event_ids, public_url=settings.public_url
     )
+
+
+async def exports_to_run(db: Database, settings: Settings) -> list[int]:
+    """The exports to run now: lost kicks, due retries, dead workers' (exports.run.exports_due),
+    and the roster images that are due after roster changes."""
+    ids = await db.transaction(exports_due, max_attempts=settings.export_max_attempts)
+    images = await db.transaction(
+        roster_images_due, debounce_seconds=settings.roster_image_seconds, now=utcnow()
+    )
+    return [*ids, *images]

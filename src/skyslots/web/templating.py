@@ -20,7 +20,7 @@ from skyslots.errors import SkySlotsError, Unauthorized
 from skyslots.web.markdown import render_markdown
 from skyslots.web.session import WebSession
 
-STATIC_FILES = ("app.css", "app.js")
+STATIC_FILES = ("app.css", "app.js", "exports.js")
 # Pages load only their own script and styles; a manage link's token never leaks in a Referer.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

@@ -29,6 +29,8 @@ REDIS_URL = os.environ.get("SKYSLOTS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 pytest_plugins = ["tests.smtp_sink"]  # the `sink` fixture: a real SMTP server
 TABLES = (
+    "api_tokens",
+    "event_organizers",
     "outbox",
     "webhook_endpoints",
     "waitlist_entries",

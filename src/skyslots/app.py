@@ -21,12 +21,14 @@ from skyslots.holds.api import router as holds_router
 from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
 from skyslots.logs import configure_logging
+from skyslots.organizers.api import router as organizers_router
 from skyslots.outbox.api import router as deliveries_router
 from skyslots.ratelimit.limiter import RateLimiter
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
+from skyslots.tokens.api import router as tokens_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
 from skyslots.web.headers import SecurityHeadersMiddleware, install_docs
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         deliveries_router,
         webhooks_router,
+        organizers_router,
+        tokens_router,
         realtime_polling_router,
         realtime_ws_router,
     ):

@@ -1,10 +1,12 @@
 """SQLModel tables, one module per aggregate; importing this package registers them all."""
 
+from skyslots.models.api_token import ApiToken, TokenScope
 from skyslots.models.audit import AuditLog
 from skyslots.models.base import metadata
 from skyslots.models.booking import Booking, BookingStatus
 from skyslots.models.event import Event, EventStatus, WaitlistMode
 from skyslots.models.idempotency import IdempotencyKey
+from skyslots.models.organizer import EventOrganizer
 from skyslots.models.outbox import OutboxMessage
 from skyslots.models.roster import RosterChange
 from skyslots.models.slot import PositionType, Slot
@@ -13,10 +15,12 @@ from skyslots.models.waitlist import WaitlistEntry, WaitlistStatus
 from skyslots.models.webhook import WebhookEndpoint
 
 __all__ = [
+    "ApiToken",
     "AuditLog",
     "Booking",
     "BookingStatus",
     "Event",
+    "EventOrganizer",
     "EventStatus",
     "IdempotencyKey",
     "OutboxMessage",
@@ -24,6 +28,7 @@ __all__ = [
     "Role",
     "RosterChange",
     "Slot",
+    "TokenScope",
     "User",
     "WaitlistEntry",
     "WaitlistMode",

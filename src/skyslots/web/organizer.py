@@ -16,7 +16,7 @@ from skyslots.events.service import event_create, event_managed, event_update, e
 from skyslots.events.stats import SlotCounts, slot_counts
 from skyslots.models import Event, EventStatus, User
 from skyslots.validation import RowId
-from skyslots.web.deps import CheckedForm, OrganizerPage
+from skyslots.web.deps import CheckedForm, EventCreatorPage, OrganizerPage
 from skyslots.web.forms import FormErrors, form_errors, form_values, parse
 from skyslots.web.templating import PageRoute, render, web_session
 
@@ -106,14 +106,14 @@ def _event_form(
 
 
 @router.get("/events/new")
-async def new_event_page(request: Request, user: OrganizerPage) -> Response:
+async def new_event_page(request: Request, user: EventCreatorPage) -> Response:
     """The form for a new event."""
     return _event_form(request, event=None, values={"status": "draft"}, errors={})
 
 
 @router.post("/events/new")
 async def create_event(
-    request: Request, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, db: DatabaseDep, user: EventCreatorPage, form: CheckedForm
 ) -> Response:
     """Create the event, then go on to its slots."""
     values = _event_values(form)

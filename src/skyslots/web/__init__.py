@@ -15,6 +15,8 @@ from skyslots.web import (
     organizer_locks,
     organizer_roster,
     organizer_slots,
+    organizer_team,
+    organizer_tokens,
     organizer_tools,
     organizer_waitlist,
     public,
@@ -27,7 +29,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
-    for module in (*modules, *pages):
+    accounts = (organizer_team, organizer_tokens)
+    for module in (*modules, *pages, *accounts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
     app.add_middleware(

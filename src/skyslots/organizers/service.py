@@ -11,6 +11,7 @@ from skyslots.audit.service import Actor, audit_record
 from skyslots.errors import Conflict, NotFound
 from skyslots.events.service import event_managed, event_owned
 from skyslots.models import EventOrganizer, User
+from skyslots.organizers.repository import co_organizes
 from skyslots.organizers.schemas import OrganizerOut
 
 
@@ -35,7 +36,7 @@ async def organizers_of_event(
         .where(EventOrganizer.event_id == event_id)
         .order_by(EventOrganizer.added_at, EventOrganizer.id)
     )
-    co = [_out(member, role="co_organizer", link=link) for link, member in rows.tuples()]
+    co = [_out(member, role="co_organizer", link=link) for link, member in rows.all()]
     return [_out(owner, role="owner"), *co]
 
 
@@ -49,14 +50,17 @@ async def organizer_add(
         raise NotFound(f"No SkySlots account has the email {email}.", code="user_not_found")
     if member.id == event.organizer_id:
         raise Conflict(f"{member.name} owns this event already.", code="already_organizer")
+    already = Conflict(
+        f"{member.name} is a co-organizer of this event already.", code="already_organizer"
+    )
+    if await co_organizes(session, event_id=event_id, user_id=member.id):
+        raise already
     link = EventOrganizer(event_id=event_id, user_id=member.id, added_by=user.id)
     session.add(link)
     try:
         await session.flush()
-    except IntegrityError:
-        raise Conflict(
-            f"{member.name} is a co-organizer of this event already.", code="already_organizer"
-        ) from None
+    except IntegrityError:  # added by a concurrent request since the check
+        raise already from None
     audit_record(
         session,
         actor=Actor.of_user(user),

@@ -57,7 +57,8 @@ async def api_token_lookup(session: AsyncSession, *, token: str) -> tuple[ApiTok
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_manage_token(token))
     )
-    return found.tuples().one_or_none()
+    row = found.one_or_none()
+    return (row[0], row[1]) if row is not None else None
 
 
 def last_use_stale(row: ApiToken, now: datetime) -> bool:

@@ -158,7 +158,7 @@ async def test_organizers_page_adds_and_removes_with_csrf_and_escapes(
     added = await client.post(page, data={"email": "co@example.com", "csrf_token": token})
     assert added.status_code == 303
     shown = await client.get(page)
-    assert 'data-organizer="%d"' % people["co"].id in shown.text
+    assert f'data-organizer="{people["co"].id}"' in shown.text
     assert "&lt;b&gt;Rush&lt;/b&gt;" in shown.text and "<b>Rush</b>" not in shown.text
 
     missing = await client.post(
@@ -173,7 +173,7 @@ async def test_organizers_page_adds_and_removes_with_csrf_and_escapes(
     remove = f"{page}/{people['co'].id}/remove"
     assert (await client.post(remove, data={"csrf_token": "forged"})).status_code == 403
     assert (await client.post(remove, data={"csrf_token": token})).status_code == 303
-    assert 'data-organizer="%d"' % people["co"].id not in (await client.get(page)).text
+    assert f'data-organizer="{people["co"].id}"' not in (await client.get(page)).text
 
 
 async def test_co_organizer_sees_the_event_on_the_dashboard_but_no_owner_forms(

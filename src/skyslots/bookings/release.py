@@ -74,7 +74,9 @@ async def booking_release(
             raise Forbidden("This manage token does not belong to that booking.", code="bad_token")
         actor = Actor.booker(booking.pilot_callsign or "")
     elif user is not None:
-        if not can_manage(context, user):
+        if not await can_manage(
+            session, event_id=context.event_id, organizer_id=context.organizer_id, user=user
+        ):
             raise Forbidden(
                 "Only the booker or the event's organizer can release it.", code="not_organizer"
             )

@@ -16,6 +16,8 @@ from skyslots.web import (
     organizer_locks,
     organizer_roster,
     organizer_slots,
+    organizer_team,
+    organizer_tokens,
     organizer_tools,
     organizer_waitlist,
     public,
@@ -29,7 +31,8 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
     pages = (*pages, organizer_exports)
-    for module in (*modules, *pages):
+    accounts = (organizer_team, organizer_tokens)
+    for module in (*modules, *pages, *accounts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
     app.add_middleware(

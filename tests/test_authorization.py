@@ -113,6 +113,14 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/events/{event_id}/webhooks"): EVENT_ORGANIZER,
     ("DELETE", "/api/webhooks/{webhook_id}"): EVENT_ORGANIZER,
     ("POST", "/api/webhooks/{webhook_id}/test"): EVENT_ORGANIZER,
+    # calendars, exports, stored files
+    ("GET", "/api/events/{event_id}/calendar.ics"): PUBLIC,
+    ("GET", "/api/bookings/{booking_id}/calendar.ics"): TOKEN,
+    ("GET", "/api/events/{event_id}/roster.png"): PUBLIC,
+    ("POST", "/api/events/{event_id}/exports"): EVENT_ORGANIZER,
+    ("GET", "/api/events/{event_id}/exports"): EVENT_ORGANIZER,
+    ("GET", "/api/exports/{export_id}"): EVENT_ORGANIZER,
+    ("GET", "/files/{key:path}"): TOKEN,  # the signed URL is the token
     # personal API tokens
     ("POST", "/api/me/tokens"): ORGANIZER_AREA,
     ("GET", "/api/me/tokens"): ORGANIZER_AREA,
@@ -163,6 +171,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/organizer/events/{event_id}/waitlist"): EVENT_ORGANIZER,
     ("GET", "/organizer/events/{event_id}/deliveries"): EVENT_ORGANIZER,
     ("POST", "/organizer/deliveries/{delivery_id}/retry"): EVENT_ORGANIZER,
+    ("GET", "/organizer/events/{event_id}/exports"): EVENT_ORGANIZER,
+    ("POST", "/organizer/events/{event_id}/exports"): EVENT_ORGANIZER,
     ("GET", "/organizer/events/{event_id}/organizers"): EVENT_ORGANIZER,
     ("POST", "/organizer/events/{event_id}/organizers"): EVENT_OWNER,
     ("POST", "/organizer/events/{event_id}/organizers/{user_id}/remove"): EVENT_OWNER,
@@ -234,6 +244,7 @@ class Target:
     ids: dict[str, int] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     title: str = ""
+    file_url: str = ""
 
 
 def refused(response: httpx.Response) -> bool:
@@ -254,7 +265,7 @@ class World:
 
     async def api(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = await self.http.request(method, path, headers=self.owner.headers, **kwargs)
-        assert response.status_code in (200, 201), (path, response.text)
+        assert response.status_code in (200, 201, 202), (path, response.text)
         return response.json()
 
     async def target(self, actor: Actor) -> Target:
@@ -298,6 +309,11 @@ class World:
             payload={}, dedupe_key=f"authz-{uuid.uuid4().hex}", status="dead",
         )  # fmt: skip
         await self.db.transaction(_add, row=delivery)
+        export = await self.api("POST", f"/api/events/{eid}/exports", json={"format": "csv"})
+        key = f"authz/{uuid.uuid4().hex}/file.txt"
+        storage = self.app.state.storage
+        await storage.put(key, b"stored", content_type="text/plain")
+        signed = httpx.URL(storage.download_url(key))
         token_owner = actor if actor.account and actor.name != "member" else None
         token = await (token_owner.client if token_owner else self.http).post(
             "/api/me/tokens",
@@ -311,7 +327,9 @@ class World:
                 "booking_id": booking["id"], "hold_id": hold["hold_id"],
                 "entry_id": entry["id"], "webhook_id": hook["id"], "delivery_id": delivery.id,
                 "user_id": self.co.id, "token_id": token.json()["id"],
+                "export_id": export["id"],
             },
+            file_url=f"{signed.path}?{signed.query.decode()}",
             tokens={
                 "booking": booking["manage_token"], "hold": hold["hold_token"],
                 "entry": entry["manage_token"],
@@ -354,6 +372,8 @@ def _form(actor: Actor, **values: str) -> dict[str, str]:
 
 def request_for(method: str, path: str, actor: Actor, t: Target) -> tuple[str, str, dict[str, Any]]:
     """The URL and keyword arguments of a valid call to this route as this actor."""
+    if path == "/files/{key:path}":
+        return method, t.file_url, {}
     url = path.replace("{event_id:int}", "{event_id}").replace("{icao}", "EGLL")
     ids = dict(t.ids)
     url = url.format(**ids)
@@ -385,6 +405,9 @@ def request_for(method: str, path: str, actor: Actor, t: Target) -> tuple[str, s
         ("POST", "/api/me/tokens"): lambda: {"json": {"name": "x", "scope": "read"}},
         ("POST", "/events/{event_id}/book/{slot_id}"): lambda: {"data": _form(actor, pilot_name="Jane", pilot_callsign="BAW6")},
         ("GET", "/bookings/{booking_id}/manage"): lambda: {"params": {"token": t.tokens["booking"]}},
+        ("GET", "/api/bookings/{booking_id}/calendar.ics"): lambda: {"params": {"token": t.tokens["booking"]}},
+        ("POST", "/api/events/{event_id}/exports"): lambda: {"json": {"format": "pdf"}},
+        ("POST", "/organizer/events/{event_id}/exports"): lambda: {"data": _form(actor, format="csv")},
         ("POST", "/bookings/{booking_id}/manage"): lambda: {"data": _form(actor, token=t.tokens["booking"])},
         ("GET", "/bookings/{booking_id}/confirm"): lambda: {"params": {"token": t.tokens["booking"]}},
         ("POST", "/bookings/{booking_id}/confirm"): lambda: {"data": _form(actor, token=t.tokens["booking"])},

@@ -22,6 +22,7 @@ from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
 from skyslots.logs import configure_logging
 from skyslots.outbox.api import router as deliveries_router
+from skyslots.privacy.api import router as privacy_router
 from skyslots.ratelimit.limiter import RateLimiter
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         waitlist_router,
         audit_router,
         deliveries_router,
+        privacy_router,
         webhooks_router,
         realtime_polling_router,
         realtime_ws_router,

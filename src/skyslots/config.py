@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     rate_limits: str = ""
     # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDRs.
     trusted_proxies: str = ""
+    # Days after an event ends when its bookings' emails and notes are purged (docs/privacy.md).
+    retention_days: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod

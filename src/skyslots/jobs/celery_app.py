@@ -12,6 +12,8 @@ from skyslots.config import get_settings
 from skyslots.jobs.schedule import (
     RELAY_TASK,
     REMINDERS_TASK,
+    RETENTION_SECONDS,
+    RETENTION_TASK,
     SWEEP_SECONDS,
     SWEEP_TASK,
 )
@@ -44,6 +46,11 @@ def make_celery() -> Celery:
                 "task": SWEEP_TASK,
                 "schedule": SWEEP_SECONDS,
                 "options": {"expires": SWEEP_SECONDS * 2},
+            },
+            "purge-retention": {
+                "task": RETENTION_TASK,
+                "schedule": RETENTION_SECONDS,
+                "options": {"expires": RETENTION_SECONDS},
             },
         },
         imports=["skyslots.jobs.tasks"],

@@ -6,8 +6,14 @@ from celery.signals import worker_process_shutdown
 
 from skyslots.jobs.celery_app import celery
 from skyslots.jobs.runtime import WorkerRuntime, runtime, shutdown
-from skyslots.jobs.schedule import DELIVER_TASK, RELAY_TASK, REMINDERS_TASK, SWEEP_TASK
-from skyslots.jobs.work import deliver_outbox, queue_reminders, sweep_holds
+from skyslots.jobs.schedule import (
+    DELIVER_TASK,
+    RELAY_TASK,
+    REMINDERS_TASK,
+    RETENTION_TASK,
+    SWEEP_TASK,
+)
+from skyslots.jobs.work import deliver_outbox, purge_retention, queue_reminders, sweep_holds
 
 worker_process_shutdown.connect(shutdown)
 
@@ -44,3 +50,9 @@ def sweep_holds_task() -> int:
 def queue_reminders_task() -> int:
     """Beat: write the reminders due now to the outbox."""
     return runtime().run(lambda rt: queue_reminders(rt.db))
+
+
+@celery.task(name=RETENTION_TASK)
+def purge_retention_task() -> int:
+    """Beat, hourly: purge the personal data of events past their retention."""
+    return runtime().run(lambda rt: purge_retention(rt.db, rt.settings))

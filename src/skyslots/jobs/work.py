@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from skyslots.config import Settings
 from skyslots.db import Database, utcnow
@@ -11,6 +12,7 @@ from skyslots.discord.triggers import summaries_due
 from skyslots.holds.sweep import sweep_once
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.relay import Sender, deliver
+from skyslots.privacy.retention import retention_purge
 from skyslots.reminders.due import reminders_due
 
 log = logging.getLogger(__name__)
@@ -50,3 +52,15 @@ async def queue_reminders(db: Database) -> int:
     if queued:
         log.info("reminders: %d queued", queued)
     return queued
+
+
+async def purge_retention(db: Database, settings: Settings, *, now: datetime | None = None) -> int:
+    """Purge the emails and notes of events that ended SKYSLOTS_RETENTION_DAYS ago (as of `now`);
+    how many events were purged. One transaction per batch of events."""
+    now = now or utcnow()
+    purged = 0
+    while batch := await db.transaction(retention_purge, days=settings.retention_days, now=now):
+        purged += batch
+    if purged:
+        log.info("retention: personal data of %d ended events purged", purged)
+    return purged

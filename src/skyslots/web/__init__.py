@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from skyslots.config import Settings
 from skyslots.web import (
+    account,
     airports,
     auth,
     manage,
@@ -17,6 +18,7 @@ from skyslots.web import (
     organizer_slots,
     organizer_tools,
     organizer_waitlist,
+    privacy,
     public,
     waitlist,
 )
@@ -27,6 +29,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
+    pages += (privacy, account)
     for module in (*modules, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")

@@ -158,3 +158,8 @@ async def test_summaries_list_who_holds_what_and_429_is_honoured(
     assert "EGLL\\_TWR: BAW1 (\\*\\*Jane\\*\\* @everyone)" in content
     assert "1 slot still free" in content
     assert second.json()["allowed_mentions"] == {"parse": []}  # @everyone pings nobody
+    [embed] = second.json()["embeds"]  # the roster image (its stable, redirecting address)
+    image = embed["image"]["url"]
+    assert image.startswith(f"{settings.public_url}/api/events/{event['id']}/roster.png?v=")
+    picture = await client.get(image.removeprefix(settings.public_url), follow_redirects=True)
+    assert picture.status_code == 200 and picture.content.startswith(b"\x89PNG")

@@ -180,3 +180,18 @@ async def test_duplicates_racing_on_two_server_processes_make_one_booking(tmp_pa
             await asyncio.to_thread(server.stop)
     finally:
         await drop_postgres_database(url)
+
+
+async def test_kept_answers_are_encrypted_so_no_manage_token_is_stored_in_the_clear(
+    client: httpx.AsyncClient, db: Database, slots: list[dict[str, Any]]
+) -> None:
+    booked = await client.post(
+        f"/api/slots/{slots[0]['id']}/book", json=booking_body("BAW1", name="Zoë Secret"),
+        headers={"Idempotency-Key": "sealed"},
+    )  # fmt: skip
+
+    async def kept(session: Any) -> str:
+        return str(await session.scalar(select(IdempotencyKey.response_body)))
+
+    body = await db.read(kept)
+    assert booked.json()["manage_token"] not in body and "Zoë" not in body

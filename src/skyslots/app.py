@@ -12,14 +12,17 @@ from skyslots import __version__
 from skyslots.accounts.api import router as auth_router
 from skyslots.audit.api import router as audit_router
 from skyslots.bookings.api import router as bookings_router
+from skyslots.calendars.api import router as calendars_router
 from skyslots.config import Settings, get_settings
 from skyslots.db import Database
 from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
+from skyslots.exports.api import router as exports_router
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
 from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
+from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
 from skyslots.outbox.api import router as deliveries_router
 from skyslots.privacy.api import router as privacy_router
@@ -28,6 +31,9 @@ from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
 from skyslots.slots.api import router as slots_router
+from skyslots.storage.factory import prepare as prepare_storage
+from skyslots.storage.factory import storage_for
+from skyslots.storage.files import router as files_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
 from skyslots.web.headers import SecurityHeadersMiddleware, install_docs
@@ -42,10 +48,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
         app.state.rate_limiter = RateLimiter.from_settings(settings)
+        app.state.storage = storage_for(settings)
+        await prepare_storage(app.state.storage)  # storage that is down only logs a warning
         try:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,
-                jobs_running(settings, app.state.database),
+                jobs_running(settings, app.state.database, app.state.storage),
+                artifacts_warming(settings, app.state.database, app.state.storage),
             ):
                 yield
         finally:
@@ -73,8 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         deliveries_router,
         privacy_router,
         webhooks_router,
+        exports_router,
         realtime_polling_router,
         realtime_ws_router,
+        files_router,
+        calendars_router,
     ):
         app.include_router(router)
     install_web(app, settings)

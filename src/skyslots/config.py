@@ -66,6 +66,20 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Days after an event ends when its bookings' emails and notes are purged (docs/privacy.md).
     retention_days: int = Field(default=30, ge=1)
+    # Generated artifacts (docs/storage.md): S3-compatible storage when an endpoint is set, else
+    # a folder under data_dir served by the app at /files/... behind signed, expiring URLs.
+    s3_endpoint_url: str | None = None
+    s3_public_endpoint_url: str | None = None  # the endpoint browsers reach (default: the same)
+    s3_bucket: str = Field(default="skyslots", min_length=3, max_length=63)
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    presign_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
+    # Exports (docs/exports.md): how long an attempt owns an export before another worker may
+    # take it over, attempts before it fails, and at most one roster image per event this often.
+    export_lease_seconds: float = Field(default=300.0, gt=0)
+    export_max_attempts: int = Field(default=3, ge=1)
+    roster_image_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +131,9 @@ class Settings(BaseSettings):
             self.celery_broker_url = self.redis_url
         if self.smtp_url == "":
             self.smtp_url = None
+        for name in ("s3_endpoint_url", "s3_public_endpoint_url"):
+            if not getattr(self, name):
+                setattr(self, name, None)
         self.public_url = self.public_url.rstrip("/")
         self.discord_api_url = self.discord_api_url.rstrip("/")
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:

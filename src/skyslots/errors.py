@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from skyslots.storage.base import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -104,8 +106,18 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
+async def _storage_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("storage unavailable: %s", exc)
+    return JSONResponse(
+        {"detail": "The file storage is unavailable; please retry.", "code": "storage_unavailable"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SkySlotsError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)
+    app.add_exception_handler(StorageUnavailable, _storage_unavailable)

@@ -22,6 +22,7 @@ from skyslots.outbox.service import OUTBOX, OutboxRow, outbox_insert
 from skyslots.realtime.messages import change_message, deleted_message, encode, stamped
 
 PUBLISHER_KEY = "roster_publisher"
+WATCH_KEY = "roster_watch"  # a RosterWatch: told (after commit) which event's roster changed
 # The polling log keeps the newest KEEP_CHANGES changes per event (older `since` values get a
 # snapshot); trimming runs on one change in PRUNE_EVERY, so a claim rarely pays for it.
 KEEP_CHANGES = 500
@@ -35,6 +36,12 @@ _audit = AuditLog.__table__  # type: ignore[attr-defined]
 class RosterPublisher(Protocol):
     async def publish(self, event_id: int, message: str) -> None:
         """Send an encoded message to the event's subscribers; never raises."""
+
+
+class RosterWatch(Protocol):
+    def __call__(self, event_id: int) -> None:
+        """The event's roster changed and committed (e.g. to regenerate its stored files); must
+        return at once and never raise."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,7 @@ async def journal_change(
             )
         )
     _publish_after_commit(session, event_id, stamped(message, version))
+    _watch_after_commit(session, event_id)
     return int(version)
 
 
@@ -204,6 +212,17 @@ def _publish_after_commit(session: AsyncSession, event_id: int, message: dict[st
         await publisher.publish(event_id, raw)
 
     on_commit(session, publish)
+
+
+def _watch_after_commit(session: AsyncSession, event_id: int) -> None:
+    watch: RosterWatch | None = session.info.get(WATCH_KEY)
+    if watch is None:
+        return
+
+    async def changed() -> None:
+        watch(event_id)
+
+    on_commit(session, changed)
 
 
 async def roster_changed(
@@ -235,6 +254,7 @@ async def roster_deleted(session: AsyncSession, *, event_id: int) -> int:
 __all__ = [
     "AuditEntry",
     "RosterPublisher",
+    "RosterWatch",
     "journal_change",
     "roster_changed",
     "roster_deleted",

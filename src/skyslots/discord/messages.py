@@ -62,3 +62,12 @@ async def discord_content(session: AsyncSession, leased: Leased, *, public_url: 
 
 async def discord_url(session: AsyncSession, event_id: int | None) -> str | None:
     return await session.scalar(select(Event.discord_webhook_url).where(Event.id == event_id))
+
+
+def discord_embeds(leased: Leased, *, public_url: str, version: int) -> list[dict[str, object]]:
+    """The summary's picture: the roster image (its stable address; `v` makes Discord fetch the
+    one of this roster version rather than a cached older one)."""
+    if leased.kind != "discord.summary" or leased.event_id is None:
+        return []
+    image = f"{public_url}/api/events/{leased.event_id}/roster.png?v={version}"
+    return [{"image": {"url": image}}]

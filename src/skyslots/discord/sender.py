@@ -5,11 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.config import Settings
 from skyslots.db import Database
-from skyslots.discord.messages import discord_content, discord_url
+from skyslots.discord.messages import discord_content, discord_embeds, discord_url
+from skyslots.models import Event
 from skyslots.outbox.relay import Leased, Sender
 from skyslots.outbox.retry import DeliveryFailed, DeliverySkipped
 
@@ -28,17 +30,22 @@ def discord_sender(db: Database, settings: Settings) -> Sender:
     """POST to the event's webhook as it is set now (its path on SKYSLOTS_DISCORD_API_URL)."""
 
     async def send(leased: Leased) -> None:
-        async def read(session: AsyncSession) -> tuple[str | None, str]:
+        async def read(session: AsyncSession) -> tuple[str | None, str, int]:
             url = await discord_url(session, leased.event_id)
             if url is None:
-                return None, ""
-            return url, await discord_content(session, leased, public_url=settings.public_url)
+                return None, "", 0
+            content = await discord_content(session, leased, public_url=settings.public_url)
+            version = await session.scalar(select(Event.version).where(Event.id == leased.event_id))
+            return url, content, version or 0
 
-        url, content = await db.read(read)
+        url, content, version = await db.read(read)
         if url is None:
             raise DeliverySkipped("the event has no Discord webhook any more")
         target = settings.discord_api_url + urlsplit(url).path
-        body = {"content": content, "allowed_mentions": {"parse": []}}
+        body: dict[str, object] = {"content": content, "allowed_mentions": {"parse": []}}
+        embeds = discord_embeds(leased, public_url=settings.public_url, version=version)
+        if embeds:
+            body["embeds"] = embeds
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as http:
                 response = await http.post(target, json=body)

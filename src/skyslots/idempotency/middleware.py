@@ -3,9 +3,12 @@ same key and request; another request with the key is 422, a key whose request s
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 
+from cryptography.fernet import Fernet, InvalidToken
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +25,13 @@ ROUTES = re.compile(
 # Request headers that make two requests different even with the same body.
 _IDENTITY = ("authorization", "x-manage-token", "x-hold-token")
 _NOT_KEPT = {429}  # refused before it ran: a retry later should run
+
+
+def answer_sealer(secret_key: str) -> Fernet:
+    """Kept answers are encrypted: a booking's carries its manage token, stored nowhere else
+    in the clear."""
+    key = hmac.new(secret_key.encode(), b"idempotency-responses", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def _error(status: int, detail: str, code: str) -> Response:
@@ -50,6 +60,13 @@ async def _read_body(receive: Receive) -> bytes:
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._sealers: dict[str, Fernet] = {}
+
+    def _seal(self, scope: Scope) -> Fernet:
+        secret: str = scope["app"].state.settings.secret_key
+        if secret not in self._sealers:
+            self._sealers[secret] = answer_sealer(secret)
+        return self._sealers[secret]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not ROUTES.match(scope["path"]):
@@ -79,9 +96,17 @@ class IdempotencyMiddleware:
             response = _error(409, "The first request with this Idempotency-Key is still running;"
                               " retry in a moment.", "idempotency_in_flight")  # fmt: skip
         elif isinstance(outcome, Replay):
-            response = Response(outcome.body, status_code=outcome.status,
-                                media_type=outcome.media_type,
-                                headers={"Idempotent-Replayed": "true"})  # fmt: skip
+            try:
+                kept = self._seal(scope).decrypt(outcome.body.encode())
+            except InvalidToken:  # the secret key changed since: the answer cannot be given
+                kept = None
+            if kept is None:
+                response = _error(409, "This Idempotency-Key was used before; its answer is no"
+                                  " longer available.", "idempotency_mismatch")  # fmt: skip
+            else:
+                response = Response(kept, status_code=outcome.status,
+                                    media_type=outcome.media_type,
+                                    headers={"Idempotent-Replayed": "true"})  # fmt: skip
         else:
             await self._run(outcome, db, scope, body, send)
             return
@@ -119,8 +144,8 @@ class IdempotencyMiddleware:
         if status >= 500 or status in _NOT_KEPT:
             await abandon(db, begun)
         else:
-            text = content.decode("utf-8", errors="replace")
-            await finish(db, begun, status=status, body=text, media_type=media_type)
+            sealed = self._seal(scope).encrypt(content).decode()
+            await finish(db, begun, status=status, body=sealed, media_type=media_type)
         await send(start)
         await send({"type": "http.response.body", "body": content, "more_body": False})
 

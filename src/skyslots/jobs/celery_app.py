@@ -10,6 +10,9 @@ from celery import Celery
 
 from skyslots.config import get_settings
 from skyslots.jobs.schedule import (
+    CLEAN_STORAGE_SECONDS,
+    CLEAN_STORAGE_TASK,
+    RELAY_EXPORTS_TASK,
     RELAY_TASK,
     REMINDERS_TASK,
     RETENTION_SECONDS,
@@ -46,6 +49,16 @@ def make_celery() -> Celery:
                 "task": SWEEP_TASK,
                 "schedule": SWEEP_SECONDS,
                 "options": {"expires": SWEEP_SECONDS * 2},
+            },
+            "relay-exports": {
+                "task": RELAY_EXPORTS_TASK,
+                "schedule": settings.outbox_poll_seconds,
+                "options": {"expires": settings.outbox_poll_seconds * 2},
+            },
+            "clean-storage": {
+                "task": CLEAN_STORAGE_TASK,
+                "schedule": CLEAN_STORAGE_SECONDS,
+                "options": {"expires": CLEAN_STORAGE_SECONDS},
             },
             "purge-retention": {
                 "task": RETENTION_TASK,

@@ -12,10 +12,26 @@ from contextlib import asynccontextmanager
 
 from skyslots.config import Settings
 from skyslots.db import Database
+from skyslots.exports.runner import ExportRunner
+from skyslots.exports.service import EXPORT_KICK_KEY
 from skyslots.jobs.kick import KICK_KEY
-from skyslots.jobs.schedule import DELIVER_TASK, RETENTION_SECONDS, SWEEP_SECONDS
-from skyslots.jobs.work import deliver_outbox, purge_retention, queue_reminders, sweep_holds
+from skyslots.jobs.schedule import (
+    CLEAN_STORAGE_SECONDS,
+    DELIVER_TASK,
+    RETENTION_SECONDS,
+    RUN_EXPORT_TASK,
+    SWEEP_SECONDS,
+)
+from skyslots.jobs.work import (
+    clean_old_artifacts,
+    deliver_outbox,
+    exports_to_run,
+    purge_retention,
+    queue_reminders,
+    sweep_holds,
+)
 from skyslots.outbox.senders import senders
+from skyslots.storage.base import Storage
 
 log = logging.getLogger(__name__)
 KICK_BATCH_SECONDS = 0.02
@@ -42,7 +58,9 @@ async def _every(
 
 
 @asynccontextmanager
-async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
+async def _in_process(
+    settings: Settings, db: Database, storage: Storage | None
+) -> AsyncIterator[None]:
     sends = senders(db, settings)
     outbox_due, never = asyncio.Event(), asyncio.Event()
 
@@ -70,14 +88,31 @@ async def _in_process(settings: Settings, db: Database) -> AsyncIterator[None]:
             )
         ),
     ]
-    db.share_with_sessions(**{KICK_KEY: kick})
+    runner: ExportRunner | None = None
+    if storage is not None:
+        clean = lambda: clean_old_artifacts(storage, settings)  # noqa: E731
+        tasks.append(asyncio.create_task(_every(CLEAN_STORAGE_SECONDS, clean, never)))
+        runner = ExportRunner(db, storage, settings)
+        tasks.append(
+            asyncio.create_task(
+                _every(settings.outbox_poll_seconds, lambda: _start_due(runner), never)
+            )
+        )
+    db.share_with_sessions(**{KICK_KEY: kick, EXPORT_KICK_KEY: runner.kick if runner else None})
     try:
         yield
     finally:
-        db.share_with_sessions(**{KICK_KEY: None})
+        db.share_with_sessions(**{KICK_KEY: None, EXPORT_KICK_KEY: None})
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if runner is not None:
+            await runner.close()
+
+
+async def _start_due(runner: ExportRunner) -> None:
+    for export_id in await exports_to_run(runner.db, runner.settings):
+        runner.start(export_id)
 
 
 @asynccontextmanager
@@ -111,20 +146,32 @@ async def _on_celery(db: Database) -> AsyncIterator[None]:
         pending.extend(ids)  # the response does not wait for Redis
         due.set()
 
+    async def kick_export(export_id: int) -> None:
+        def send_export() -> None:
+            celery.send_task(RUN_EXPORT_TASK, args=[export_id], retry=False)
+
+        try:
+            await asyncio.wait_for(asyncio.to_thread(send_export), timeout=2.0)
+        except Exception as exc:  # beat's relay runs it anyway
+            log.warning("could not queue export %d (%s); the relay will", export_id,
+                        type(exc).__name__)  # fmt: skip
+
     sender = asyncio.create_task(batches())
-    db.share_with_sessions(**{KICK_KEY: kick})
+    db.share_with_sessions(**{KICK_KEY: kick, EXPORT_KICK_KEY: kick_export})
     try:
         yield
     finally:
-        db.share_with_sessions(**{KICK_KEY: None})
+        db.share_with_sessions(**{KICK_KEY: None, EXPORT_KICK_KEY: None})
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
 
 
-def jobs_running(settings: Settings, db: Database) -> contextlib.AbstractAsyncContextManager[None]:
+def jobs_running(
+    settings: Settings, db: Database, storage: Storage | None = None
+) -> contextlib.AbstractAsyncContextManager[None]:
     """For the app's lifespan: in-process jobs, or kicks to the Celery workers."""
     if settings.runs_jobs_in_process:
-        return _in_process(settings, db)
+        return _in_process(settings, db, storage)
     if settings.celery_broker_url is None:  # jobs switched off: nothing is delivered here
         log.warning("background jobs are off (SKYSLOTS_JOBS_IN_PROCESS=false and no broker)")
         return contextlib.nullcontext()

@@ -1,5 +1,6 @@
 """A worker process's resources, made on first use after the fork: one event loop, the database,
-the realtime publisher (so a sweep's freed slots reach open rosters) and the senders."""
+the realtime publisher (so a sweep's freed slots reach open rosters), the senders and the
+storage."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from skyslots.db import Database
 from skyslots.outbox.relay import Sender
 from skyslots.outbox.senders import senders
 from skyslots.realtime.engine import realtime_running
+from skyslots.storage.base import Storage
+from skyslots.storage.factory import prepare, storage_for
 
 T = TypeVar("T")
 
@@ -26,6 +29,7 @@ class WorkerRuntime:
     settings: Settings
     db: Database
     senders: dict[str, Sender]
+    storage: Storage
     stack: contextlib.AsyncExitStack
 
     def run(self, job: Callable[[WorkerRuntime], Awaitable[T]]) -> T:
@@ -50,7 +54,11 @@ def runtime() -> WorkerRuntime:
         settings = get_settings()
         loop = asyncio.new_event_loop()
         db, stack = loop.run_until_complete(_open(settings))
-        _current = WorkerRuntime(os.getpid(), loop, settings, db, senders(db, settings), stack)
+        storage = storage_for(settings)
+        loop.run_until_complete(prepare(storage))  # down: a warning; each use tries again
+        _current = WorkerRuntime(
+            os.getpid(), loop, settings, db, senders(db, settings), storage, stack
+        )
     return _current
 
 

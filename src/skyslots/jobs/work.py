@@ -6,14 +6,19 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from skyslots.calendars.cache import warm_event_calendars
 from skyslots.config import Settings
 from skyslots.db import Database, utcnow
 from skyslots.discord.triggers import summaries_due
+from skyslots.exports.images import roster_images_due
+from skyslots.exports.run import exports_due
 from skyslots.holds.sweep import sweep_once
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.relay import Sender, deliver
 from skyslots.privacy.retention import retention_purge
 from skyslots.reminders.due import reminders_due
+from skyslots.storage.base import Storage
+from skyslots.storage.cleanup import clean_storage
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,31 @@ async def queue_reminders(db: Database) -> int:
     if queued:
         log.info("reminders: %d queued", queued)
     return queued
+
+
+async def clean_old_artifacts(storage: Storage, settings: Settings) -> int:
+    """Delete stored objects superseded by a newer one of the same artifact."""
+    return await clean_storage(storage, grace_seconds=settings.presign_seconds)
+
+
+async def warm_artifacts(
+    db: Database, storage: Storage, settings: Settings, event_ids: Sequence[int]
+) -> int:
+    """After roster changes: store these events' current calendars (a request would otherwise
+    make them on first use)."""
+    return await warm_event_calendars(
+        db, storage, event_ids=event_ids, public_url=settings.public_url
+    )
+
+
+async def exports_to_run(db: Database, settings: Settings) -> list[int]:
+    """The exports to run now: lost kicks, due retries, dead workers' (exports.run.exports_due),
+    and the roster images that are due after roster changes."""
+    ids = await db.transaction(exports_due, max_attempts=settings.export_max_attempts)
+    images = await db.transaction(
+        roster_images_due, debounce_seconds=settings.roster_image_seconds, now=utcnow()
+    )
+    return [*ids, *images]
 
 
 async def purge_retention(db: Database, settings: Settings, *, now: datetime | None = None) -> int:

@@ -4,6 +4,7 @@ from skyslots.models.audit import AuditLog
 from skyslots.models.base import metadata
 from skyslots.models.booking import Booking, BookingStatus
 from skyslots.models.event import Event, EventStatus, WaitlistMode
+from skyslots.models.export import Export, ExportFormat, ExportStatus
 from skyslots.models.idempotency import IdempotencyKey
 from skyslots.models.outbox import OutboxMessage
 from skyslots.models.roster import RosterChange
@@ -18,6 +19,9 @@ __all__ = [
     "BookingStatus",
     "Event",
     "EventStatus",
+    "Export",
+    "ExportFormat",
+    "ExportStatus",
     "IdempotencyKey",
     "OutboxMessage",
     "PositionType",

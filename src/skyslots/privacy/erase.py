@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skyslots.accounts.links import LINK_SECRET
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
 from skyslots.bookings.manage import booking_for_token
@@ -67,6 +68,7 @@ async def forget_booking(
     slot back if it still occupies one."""
     traces.add(email=booking.email, name=booking.pilot_name, event_id=booking.event_id)
     traces.booking_ids.add(booking.id)  # type: ignore[arg-type]
+    traces.slot_ids.add(booking.slot_id)
     status = booking.status
     booking.pilot_name, booking.email, booking.notes, booking.user_id = DELETED_NAME, None, "", None
     await session.flush()
@@ -82,6 +84,8 @@ async def forget_entry(
     traces.entry_ids.add(entry.id)  # type: ignore[arg-type]
     if entry.booking_id is not None:
         traces.booking_ids.add(entry.booking_id)
+    if entry.slot_id is not None:
+        traces.slot_ids.add(entry.slot_id)
     with contextlib.suppress(Conflict):  # its offer already ended: nothing to give back
         await entry_leave(session, entry=entry, actor=actor, now=now)
     entry.pilot_name, entry.email = DELETED_NAME, None
@@ -111,7 +115,10 @@ async def me_delete(session: AsyncSession, *, user: User, now: datetime | None =
     for booking in list(await session.scalars(select(Booking).where(bookings_of(user)))):
         await forget_booking(session, booking=booking, traces=traces, actor=actor, now=now)
     connection = await session.connection()
-    await scrub_traces(connection, traces, up_to_id=up_to_id, user_id=user.id)
+    secret_key = session.info[LINK_SECRET]
+    await scrub_traces(
+        connection, traces, up_to_id=up_to_id, secret_key=secret_key, user_id=user.id
+    )
     await connection.execute(delete(_users).where(_users.c.id == user.id))
 
 
@@ -133,4 +140,5 @@ async def booking_personal_data_delete(
     for entry in list(entries):
         await forget_entry(session, entry=entry, traces=traces, actor=actor, now=now)
     await forget_booking(session, booking=booking, traces=traces, actor=actor, now=now)
-    await scrub_traces(await session.connection(), traces, up_to_id=up_to_id)
+    secret_key = session.info[LINK_SECRET]
+    await scrub_traces(await session.connection(), traces, up_to_id=up_to_id, secret_key=secret_key)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from skyslots.audit.service import Actor
+from skyslots.idempotency.middleware import answer_sealer
 from skyslots.models import AuditLog, IdempotencyKey, OutboxMessage, RosterChange
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.privacy.traces import DELETED, Traces
@@ -100,30 +102,36 @@ async def scrub_roster_log(connection: AsyncConnection, traces: Traces) -> None:
             )
 
 
-async def drop_replays(connection: AsyncConnection, traces: Traces) -> None:
-    """Idempotency keys whose stored first answer shows them (a booking's name): deleted; a
-    retried request then runs afresh instead of replaying."""
-    # As the JSON body spells a name: a quote or a backslash in it is escaped there.
-    names = (json.dumps(name, ensure_ascii=False)[1:-1].lower() for name in traces.names)
-    needles = [*traces.emails, *names]
-    if not needles:
+async def drop_replays(connection: AsyncConnection, traces: Traces, *, secret_key: str) -> None:
+    """Idempotency keys of their writes whose kept answer (encrypted) shows them (a booking's
+    name): deleted, so a retried request runs afresh instead of replaying."""
+    paths = [
+        *(f"POST /api/slots/{slot_id}/{action}" for slot_id in traces.slot_ids
+          for action in ("book", "hold")),
+        *(f"POST /api/bookings/{booking_id}/release" for booking_id in traces.booking_ids),
+        *(f"POST /api/waitlist/{entry_id}/accept" for entry_id in traces.entry_ids),
+        *(f"POST /api/events/{event_id}/waitlist" for event_id in traces.event_ids),
+    ]  # fmt: skip
+    if not paths:
         return
-    body = func.lower(_replays.c.response_body)
     rows = await connection.execute(
-        select(_replays.c.id, _replays.c.response_body).where(
-            or_(*(body.contains(needle, autoescape=True) for needle in needles))
-        )
+        select(_replays.c.id, _replays.c.response_body).where(_replays.c.path.in_(paths))
     )
-    doomed = [row.id for row in rows if _replay_shows(row.response_body, traces)]
+    opener = answer_sealer(secret_key)
+    doomed = [row.id for row in rows if _replay_shows(opener, row.response_body, traces)]
     if doomed:
         await connection.execute(delete(_replays).where(_replays.c.id.in_(doomed)))
 
 
-def _replay_shows(body: str | None, traces: Traces) -> bool:
-    if traces.has_email(body):
+def _replay_shows(opener: Fernet, body: str | None, traces: Traces) -> bool:
+    try:
+        text = opener.decrypt((body or "").encode()).decode("utf-8", errors="replace")
+    except InvalidToken:  # kept under another secret key: it can never be replayed anyway
+        return True
+    if traces.has_email(text):
         return True
     try:
-        return traces.found_in(json.loads(body or ""))
+        return traces.found_in(json.loads(text))
     except ValueError:
         return False
 
@@ -133,6 +141,7 @@ async def scrub_traces(
     traces: Traces,
     *,
     up_to_id: int,
+    secret_key: str,
     user_id: int | None = None,
 ) -> None:
     """Every copy of their traces outside their own rows. A deleted account's (`user_id`)
@@ -148,4 +157,4 @@ async def scrub_traces(
     )
     await scrub_audit(connection, traces, user_id=user_id)
     await scrub_roster_log(connection, traces)
-    await drop_replays(connection, traces)
+    await drop_replays(connection, traces, secret_key=secret_key)

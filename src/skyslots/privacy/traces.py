@@ -20,6 +20,7 @@ class Traces:
     names: set[str] = field(default_factory=set)
     booking_ids: set[int] = field(default_factory=set)
     entry_ids: set[int] = field(default_factory=set)
+    slot_ids: set[int] = field(default_factory=set)
     event_ids: set[int] = field(default_factory=set)
 
     def add(

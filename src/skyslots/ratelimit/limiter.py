@@ -43,7 +43,9 @@ class RateLimiter:
         if settings.redis_url:
             uri = settings.redis_url.replace("redis://", "async+redis://", 1)
             uri = uri.replace("rediss://", "async+rediss://", 1)
-            storage = storage_from_string(uri, key_prefix=f"{settings.redis_channel_prefix}rl")
+            storage = storage_from_string(
+                uri, key_prefix=f"{settings.redis_channel_prefix}rl", implementation="redispy"
+            )
         return cls(rate_limits(settings.rate_limits), storage)
 
     @property

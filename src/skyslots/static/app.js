@@ -851,6 +851,10 @@ class BookingModal {
     $("[data-role=success-text]", this.dialog).textContent = `${booking.pilot_callsign} holds ${this.label(booking.slot_id)}.`;
     $("[data-role=manage-url]", this.dialog).value = url;
     $("[data-role=manage-link]", this.dialog).href = url;
+    const calendar = `/api/bookings/${booking.id}/calendar.ics?token=${encodeURIComponent(booking.manage_token)}`;
+    $("[data-role=booking-calendar]", this.dialog).href = calendar;
+    $("[data-role=booking-webcal]", this.dialog).href = `webcal://${location.host}${calendar}`;
+    $("[data-role=booking-calendar-links]", this.dialog).hidden = false;
     $("[data-role=form-view]", this.dialog).hidden = true;
     $("[data-role=success-view]", this.dialog).hidden = false;
     $("[data-role=success-title]", this.dialog).focus();

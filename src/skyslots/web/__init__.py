@@ -13,6 +13,7 @@ from skyslots.web import (
     manage,
     organizer,
     organizer_deliveries,
+    organizer_exports,
     organizer_locks,
     organizer_roster,
     organizer_slots,
@@ -29,7 +30,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
-    pages += (privacy, account)
+    pages = (*pages, organizer_exports, privacy, account)
     for module in (*modules, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")

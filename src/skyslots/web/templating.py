@@ -20,7 +20,7 @@ from skyslots.errors import SkySlotsError, Unauthorized
 from skyslots.web.markdown import render_markdown
 from skyslots.web.session import WebSession
 
-STATIC_FILES = ("app.css", "app.js")
+STATIC_FILES = ("app.css", "app.js", "exports.js")
 # Pages load only their own script and styles; a manage link's token never leaks in a Referer.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -54,6 +54,12 @@ def static_version() -> str:
     return digest.hexdigest()[:10]
 
 
+def webcal(request: Request, path: str) -> str:
+    """A calendar subscription link (webcal://) to `path` on the site's public address."""
+    base: str = request.app.state.settings.public_url
+    return "webcal://" + base.split("://", 1)[-1] + path
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("skyslots", "templates"),
@@ -65,6 +71,7 @@ def _environment() -> Environment:
     env.filters["zulu"] = zulu
     env.filters["markdown"] = render_markdown
     env.globals["static_version"] = static_version
+    env.globals["webcal"] = webcal
     return env
 
 

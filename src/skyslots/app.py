@@ -26,6 +26,7 @@ from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
 from skyslots.organizers.api import router as organizers_router
 from skyslots.outbox.api import router as deliveries_router
+from skyslots.privacy.api import router as privacy_router
 from skyslots.ratelimit.limiter import RateLimiter
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         waitlist_router,
         audit_router,
         deliveries_router,
+        privacy_router,
         webhooks_router,
         exports_router,
         organizers_router,

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from skyslots.config import Settings
 from skyslots.web import (
+    account,
     airports,
     auth,
     manage,
@@ -20,6 +21,7 @@ from skyslots.web import (
     organizer_tokens,
     organizer_tools,
     organizer_waitlist,
+    privacy,
     public,
     waitlist,
 )
@@ -30,7 +32,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
-    pages = (*pages, organizer_exports)
+    pages = (*pages, organizer_exports, privacy, account)
     accounts = (organizer_team, organizer_tokens)
     for module in (*modules, *pages, *accounts):
         app.include_router(module.router)

@@ -80,3 +80,11 @@ async def make_person(
     token = response.json()["access_token"]
     account = Account(id=user.id, email=email, headers={"Authorization": f"Bearer {token}"})
     return Person(account=account, name=name)
+
+
+async def settled_rows(db: Database) -> Rows:
+    """`every_row` without the exports table, which the in-process roster-image job updates in
+    the background (its progress moves on its own): for "nothing changed" comparisons."""
+    rows = await every_row(db)
+    rows.pop("exports")
+    return rows

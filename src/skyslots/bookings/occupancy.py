@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skyslots.audit.service import SYSTEM, audit_record
+from skyslots.audit.service import SYSTEM, Actor, audit_record
 from skyslots.bookings import repository
 from skyslots.bookings.rules import Occupant, occupied, pending_kind
 from skyslots.db import KeepChanges
@@ -108,6 +108,33 @@ async def slot_changed(
         now=now,
         outbox=outbox,
     )
+
+
+async def occupant_cancelled(
+    session: AsyncSession,
+    *,
+    context: Row[Any],
+    occupant: Occupant,
+    change: str,
+    actor: Actor,
+    payload: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Cancel a hold, offer or pending booking: the slot passes to its waitlist, and the change
+    (`change`, also the audit action) is journalled. False when it had ended already."""
+    ended, promoted = await occupant_ended(
+        session, context=context, occupant=occupant, status=BookingStatus.CANCELLED, now=now
+    )
+    if ended:
+        await slot_changed(
+            session,
+            context=context,
+            occupant=promoted,
+            change=change,
+            audit=AuditEntry(actor=actor, action=change, payload=payload),
+            now=now,
+        )
+    return ended
 
 
 async def free_or_refuse(

@@ -11,7 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.accounts.security import manage_token_matches, new_manage_token
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
-from skyslots.bookings.occupancy import free_or_refuse, occupant_ended, slot_changed
+from skyslots.bookings.occupancy import (
+    free_or_refuse,
+    occupant_cancelled,
+    occupant_ended,
+    slot_changed,
+)
 from skyslots.bookings.rules import Occupant, ensure_bookable, occupied
 from skyslots.constraints import violated_constraint
 from skyslots.db import Retry, utcnow
@@ -164,17 +169,8 @@ async def hold_cancel(
     occupant = Occupant.of(context._mapping)
     if occupant is None or occupant.id != hold_id:
         return
-    ended, promoted = await occupant_ended(
-        session, context=context, occupant=occupant, status=BookingStatus.CANCELLED, now=now
-    )
-    if not ended:
-        return
     payload = {"hold_id": hold_id, "slot_id": context.id, "label": slot_label(context)}
-    await slot_changed(
-        session,
-        context=context,
-        occupant=promoted,
-        change="hold.cancelled",
-        audit=AuditEntry(actor=ANONYMOUS, action="hold.cancelled", payload=payload),
-        now=now,
-    )
+    await occupant_cancelled(
+        session, context=context, occupant=occupant, change="hold.cancelled", actor=ANONYMOUS,
+        payload=payload, now=now,
+    )  # fmt: skip

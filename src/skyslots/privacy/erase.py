@@ -13,7 +13,7 @@ from skyslots.accounts.links import LINK_SECRET
 from skyslots.audit.service import Actor
 from skyslots.bookings import repository
 from skyslots.bookings.manage import booking_for_token
-from skyslots.bookings.occupancy import occupant_ended, slot_changed
+from skyslots.bookings.occupancy import occupant_cancelled
 from skyslots.bookings.release import release_claim
 from skyslots.bookings.rules import Occupant
 from skyslots.db import utcnow
@@ -23,7 +23,6 @@ from skyslots.models.booking import OCCUPYING
 from skyslots.privacy.export import bookings_of, entries_of
 from skyslots.privacy.scrub import outbox_high_water, scrub_traces
 from skyslots.privacy.traces import DELETED_NAME, Traces
-from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 from skyslots.waitlist.service import entry_leave
 
@@ -46,19 +45,11 @@ async def _free_slot(
             session, context=context, booking=booking, actor=actor, released_by="booker", now=now
         )
         return
-    ended, promoted = await occupant_ended(
-        session, context=context, occupant=occupant, status=BookingStatus.CANCELLED, now=now
-    )
-    if ended:
-        payload = {"booking_id": booking.id, "slot_id": context.id, "label": slot_label(context)}
-        await slot_changed(
-            session,
-            context=context,
-            occupant=promoted,
-            change="booking.cancelled",
-            audit=AuditEntry(actor=actor, action="booking.cancelled", payload=payload),
-            now=now,
-        )
+    payload = {"booking_id": booking.id, "slot_id": context.id, "label": slot_label(context)}
+    await occupant_cancelled(
+        session, context=context, occupant=occupant, change="booking.cancelled", actor=actor,
+        payload=payload, now=now,
+    )  # fmt: skip
 
 
 async def forget_booking(

@@ -13,7 +13,12 @@ from skyslots.accounts.links import token_opens
 from skyslots.accounts.security import new_manage_token
 from skyslots.audit.service import Actor, audit_record
 from skyslots.bookings import repository
-from skyslots.bookings.occupancy import KeptConflict, occupant_ended, slot_changed
+from skyslots.bookings.occupancy import (
+    KeptConflict,
+    occupant_cancelled,
+    occupant_ended,
+    slot_changed,
+)
 from skyslots.bookings.rules import Occupant, booking_refusal
 from skyslots.bookings.seats import first_free_seat
 from skyslots.bookings.service import Claim, claim_refusal
@@ -231,19 +236,11 @@ async def entry_leave(
         )
         return
     context, occupant = await _offer_context(session, entry)
-    ended, promoted = await occupant_ended(
-        session, context=context, occupant=occupant, status=BookingStatus.CANCELLED, now=now
-    )
-    if ended:
-        payload = {"entry_id": entry.id, "booking_id": occupant.id, "label": slot_label(context)}
-        await slot_changed(
-            session,
-            context=context,
-            occupant=promoted,
-            change="offer.declined",
-            audit=AuditEntry(actor=actor, action="offer.declined", payload=payload),
-            now=now,
-        )
+    payload = {"entry_id": entry.id, "booking_id": occupant.id, "label": slot_label(context)}
+    await occupant_cancelled(
+        session, context=context, occupant=occupant, change="offer.declined", actor=actor,
+        payload=payload, now=now,
+    )  # fmt: skip
 
 
 async def waitlist_accept(

@@ -121,6 +121,16 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/api/events/{event_id}/exports"): EVENT_ORGANIZER,
     ("GET", "/api/exports/{export_id}"): EVENT_ORGANIZER,
     ("GET", "/files/{key:path}"): TOKEN,  # the signed URL is the token
+    # privacy
+    ("GET", "/api/me/data"): SIGNED_IN,
+    ("DELETE", "/api/me"): SIGNED_IN,  # called last: it deletes the caller (the owner: 409)
+    ("GET", "/api/bookings/{booking_id}/data"): TOKEN,
+    ("DELETE", "/api/bookings/{booking_id}/personal-data"): TOKEN,
+    ("GET", "/privacy"): PUBLIC,
+    ("GET", "/account"): SIGNED_IN,
+    ("POST", "/account/delete"): SIGNED_IN,  # with a wrong confirmation: nobody is deleted
+    ("GET", "/bookings/{booking_id}/data"): TOKEN,
+    ("POST", "/bookings/{booking_id}/personal-data"): TOKEN,
     # personal API tokens
     ("POST", "/api/me/tokens"): ORGANIZER_AREA,
     ("GET", "/api/me/tokens"): ORGANIZER_AREA,
@@ -406,6 +416,11 @@ def request_for(method: str, path: str, actor: Actor, t: Target) -> tuple[str, s
         ("POST", "/events/{event_id}/book/{slot_id}"): lambda: {"data": _form(actor, pilot_name="Jane", pilot_callsign="BAW6")},
         ("GET", "/bookings/{booking_id}/manage"): lambda: {"params": {"token": t.tokens["booking"]}},
         ("GET", "/api/bookings/{booking_id}/calendar.ics"): lambda: {"params": {"token": t.tokens["booking"]}},
+        ("GET", "/api/bookings/{booking_id}/data"): lambda: {"headers": {**kwargs["headers"], "X-Manage-Token": t.tokens["booking"]}},
+        ("DELETE", "/api/bookings/{booking_id}/personal-data"): lambda: {"headers": {**kwargs["headers"], "X-Manage-Token": t.tokens["booking"]}},
+        ("GET", "/bookings/{booking_id}/data"): lambda: {"params": {"token": t.tokens["booking"]}},
+        ("POST", "/bookings/{booking_id}/personal-data"): lambda: {"data": _form(actor, token=t.tokens["booking"])},
+        ("POST", "/account/delete"): lambda: {"data": _form(actor, confirm="not my email")},
         ("POST", "/api/events/{event_id}/exports"): lambda: {"json": {"format": "pdf"}},
         ("POST", "/organizer/events/{event_id}/exports"): lambda: {"data": _form(actor, format="csv")},
         ("POST", "/bookings/{booking_id}/manage"): lambda: {"data": _form(actor, token=t.tokens["booking"])},
@@ -520,12 +535,14 @@ async def test_every_route_answers_each_actor_as_its_table_says(world_app: FastA
 
     wrong: list[str] = []
     shared: dict[str, Target] = {}
-    routes = sorted(set(app_routes(world_app)))
+    # DELETE /api/me deletes the caller: last, so every other call still has its actor.
+    routes = sorted(set(app_routes(world_app)), key=lambda r: (r == ("DELETE", "/api/me"), r))
     for method, path in routes:
         role = ROUTES[(method, path)]
         for actor in actors:
             # Reads share one target per actor; every write gets fresh objects.
-            reads = method in ("GET", "WS", "MOUNT")
+            # DELETE /api/me needs no objects (and, run last, no co-organizer left to add).
+            reads = method in ("GET", "WS", "MOUNT") or (method, path) == ("DELETE", "/api/me")
             if not reads or actor.name not in shared:
                 target = await world.target(actor)
                 if reads:

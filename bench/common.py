@@ -117,7 +117,8 @@ def stat_cpu_seconds(fields: Sequence[str], *, children: bool = False) -> float:
 
 
 def write_section(section: str, text: str) -> None:
-    """Replace (or append) `section` of docs/benchmarks.md with `text`, keeping the rest."""
+    """Replace (or append) `section` of docs/benchmarks.md with `text`, keeping the rest, and
+    keeping the section's hand-written reading (from a paragraph starting "Reading it")."""
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
     start = current.find(section)
@@ -125,6 +126,10 @@ def write_section(section: str, text: str) -> None:
         updated = current.rstrip("\n") + "\n\n" + text
     else:
         following = current.find("\n## ", start + len(section))
+        old = current[start:following] if following != -1 else current[start:]
+        reading = old.find("\nReading it")
+        if reading != -1:
+            text = text.rstrip("\n") + "\n" + old[reading:].rstrip("\n") + "\n"
         rest = current[following + 1 :] if following != -1 else ""
         updated = current[:start] + text + ("\n" + rest if rest else "")
     DOCS.write_text(updated.rstrip("\n") + "\n")

@@ -12,32 +12,26 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from skyslots.app import create_app
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.migrate import migrate
+from skyslots.models import metadata
 
 POSTGRES_SERVER = os.environ.get("SKYSLOTS_TEST_POSTGRES", "postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("SKYSLOTS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 pytest_plugins = ["tests.smtp_sink", "tests.s3_server"]  # real SMTP (`sink`) and S3 (`s3_server`)
-TABLES = (
-    "exports",
-    "outbox",
-    "webhook_endpoints",
-    "waitlist_entries",
-    "audit_logs",
-    "bookings",
-    "slots",
-    "events",
-    "users",
-)
+# Every table but the migrations' own, children first (SQLite deletes in this order).
+TABLES = tuple(table.name for table in reversed(metadata.sorted_tables))
 
 
 def service_missing(what: str, why: object) -> None:
@@ -92,14 +86,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Test settings; rate limits off unless a test asks (test_rate_limits does)."""
     return Settings(
         database_url=database_url,
         data_dir=data_dir,
         secret_key=secrets.token_urlsafe(32),
-        redis_url=None,
-        env="test",
-        **overrides,
+        **{"env": "test", "redis_url": None, "rate_limits": "off", **overrides},
     )
 
 
@@ -109,14 +102,23 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 async def empty_tables(database: Database) -> None:
-    async with database.engine.begin() as connection:
-        if database.is_sqlite:
-            for table in TABLES:
-                await connection.exec_driver_sql(f"DELETE FROM {table}")
-        else:
-            await connection.exec_driver_sql(
-                f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"
-            )
+    """Empty every table. The app's in-process jobs may be reading meanwhile: a deadlock between
+    their reads and TRUNCATE's locks (PostgreSQL cancels one side) is tried again."""
+    for attempt in range(5):
+        try:
+            async with database.engine.begin() as connection:
+                if database.is_sqlite:
+                    for table in TABLES:
+                        await connection.exec_driver_sql(f"DELETE FROM {table}")
+                else:
+                    await connection.exec_driver_sql(
+                        f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"
+                    )
+            return
+        except DBAPIError as error:
+            if "deadlock detected" not in str(error) or attempt == 4:
+                raise
+            await asyncio.sleep(0.05)
 
 
 @pytest.fixture

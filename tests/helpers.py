@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -14,6 +16,7 @@ from skyslots.db import Database
 from skyslots.models import Role
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,16 @@ def pilot_slots(count: int) -> list[dict[str, Any]]:
 
 def booking_body(callsign: str = "BAW123", name: str = "Jane Doe", **extra: Any) -> dict[str, Any]:
     return {"pilot_name": name, "pilot_callsign": callsign, **extra}
+
+
+async def eventually(
+    read: Callable[[], Awaitable[T]], done: Callable[[T], bool], seconds: float = 10.0
+) -> T:
+    """`read()` until `done` accepts its result, e.g. a delivery's outcome, which is written
+    after the SMTP server or receiver already answered."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        result = await read()
+        if done(result) or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)

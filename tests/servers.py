@@ -147,6 +147,7 @@ def server_env(database_url: str, extra: Mapping[str, str] | None = None) -> dic
         SKYSLOTS_SECRET_KEY=SECRET_KEY,
         SKYSLOTS_DATA_DIR=tempfile.mkdtemp(prefix="skyslots-data-"),
         SKYSLOTS_LOG_LEVEL="WARNING",
+        SKYSLOTS_RATE_LIMITS="off",  # a test that means to be limited says so in `extra`
     )
     env.update(extra or {})
     return env

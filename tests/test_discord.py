@@ -20,7 +20,7 @@ from skyslots.jobs.work import deliver_outbox
 from skyslots.models import OutboxMessage
 from skyslots.outbox.senders import senders
 from tests.conftest import make_settings
-from tests.helpers import Account, booking_body, make_account, make_event, make_slots
+from tests.helpers import Account, booking_body, eventually, make_account, make_event, make_slots
 from tests.http_receiver import Receiver, http_receiver
 
 HOOK = "https://discord.com/api/webhooks/123456789012345678/abcdefghijklmnopqrstuvwxyz_-12"
@@ -144,11 +144,8 @@ async def test_summaries_list_who_holds_what_and_429_is_honoured(
     assert await db.transaction(summaries_due, now=start - timedelta(minutes=60)) == 1
     assert await db.transaction(summaries_due, now=start - timedelta(minutes=59)) == 0  # once
     await asyncio.to_thread(receiver.wait_for, 1)
-    for _ in range(200):  # the outcome is written once the answer is in
-        [row] = await outbox(db)
-        if row.last_error:
-            break
-        await asyncio.sleep(0.05)
+    # The outcome is written once the answer is in.
+    [row] = await eventually(lambda: outbox(db), lambda found: bool(found[0].last_error))
     assert (row.status, row.last_error) == ("pending", "Discord answered 429")
     assert row.next_attempt_at >= utcnow() + timedelta(seconds=89)
     async with db.engine.begin() as connection:

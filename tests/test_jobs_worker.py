@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,7 @@ async def stack(sink: tuple[Sink, str]) -> AsyncIterator[Stack]:
                 "SKYSLOTS_SMTP_URL": sink[1],
                 "SKYSLOTS_OUTBOX_LEASE_SECONDS": "3",
                 "SKYSLOTS_OUTBOX_POLL_SECONDS": "1",
+                "SKYSLOTS_REMINDER_POLL_SECONDS": "1",
                 "SKYSLOTS_LOG_LEVEL": "INFO",
             },
         )
@@ -194,3 +196,31 @@ async def test_redis_down_while_bookings_are_made_loses_no_mail(stack: Stack) ->
     stack.redis.start()  # empty, as after a crash: beat's relay finds the rows anyway
     mails = await asyncio.to_thread(settled_mails, stack, 3, 60.0)
     assert recipients(mails) == [f"waiter{n}@example.com" for n in range(3)]
+
+
+async def test_beat_finds_a_reminder_when_due_and_the_worker_mails_it_once(stack: Stack) -> None:
+    """A real clock with a short lead: the event starts 60 min + a few seconds after the booking,
+    so the 60-minute reminder falls due seconds later (the 1440 one had passed: skipped)."""
+    http, org = stack.http, stack.organizer
+    start = datetime.now(UTC) + timedelta(minutes=60, seconds=6)
+    event = await make_event(
+        http, org, start_datetime=start.isoformat(),
+        end_datetime=(start + timedelta(hours=2)).isoformat(), reminder_offsets_minutes=[1440, 60],
+    )  # fmt: skip
+    [slot] = await make_slots(http, org, event, pilot_slots(1))
+    booked = await http.post(
+        f"/api/slots/{slot['id']}/book", json=booking_body("BAW1", email="baw1@example.com")
+    )
+    assert booked.status_code == 201, booked.text
+    await asyncio.to_thread(stack.sink.wait_for, 1, 20)  # the confirmation, at once
+    due = start - timedelta(minutes=60)
+    assert datetime.now(UTC) < due, "the test's lead was too short to see the wait"
+    while len(stack.sink.messages) < 2:
+        assert datetime.now(UTC) < due + timedelta(seconds=30), stack.logs()
+        await asyncio.sleep(0.05)
+    assert datetime.now(UTC) >= due, "the reminder came before its moment"
+    mails = await asyncio.to_thread(settled_mails, stack, 2, 30.0)
+    assert len(mails) == 2, [str(m["Subject"]) for m in mails]
+    reminder = mails[1]
+    assert str(reminder["Subject"]).startswith("Reminder:"), reminder["Subject"]
+    assert reminder["To"] == "baw1@example.com"

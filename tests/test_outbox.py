@@ -28,7 +28,15 @@ from skyslots.outbox.retry import DeliveryFailed
 from skyslots.outbox.senders import senders
 from skyslots.outbox.service import outbox_add
 from tests.conftest import empty_tables, make_settings
-from tests.helpers import Account, booking_body, make_account, make_event, make_slots, pilot_slots
+from tests.helpers import (
+    Account,
+    booking_body,
+    eventually,
+    make_account,
+    make_event,
+    make_slots,
+    pilot_slots,
+)
 from tests.smtp_sink import Sink, html_of, text_of
 
 LEASE = 60.0
@@ -101,7 +109,7 @@ async def test_an_offer_is_mailed_at_once_with_a_link_that_opens_it(
     [mail] = await asyncio.to_thread(sink[0].wait_for, 1)  # kicked after commit, no poll wait
     assert mail["To"] == "wait@example.com"
     assert "org@example.com" not in mail.as_string()
-    [row] = await rows(db)
+    [row] = await eventually(lambda: rows(db), lambda found: found[0].status != "pending")
     assert (row.kind, row.status, row.attempts) == ("waitlist.offered", "sent", 1)
     assert mail["Message-ID"] == message_id(row.dedupe_key, "SkySlots <skyslots@localhost>")
     text, html = text_of(mail), html_of(mail)
@@ -129,11 +137,8 @@ async def test_smtp_refusing_for_a_while_delays_the_mail_and_drops_none(
 ) -> None:
     sink[0].refuse = True
     await offer_for(client, db, "Jane")
-    for _ in range(200):  # the attempt counts at its lease; its outcome is written after it
-        [row] = await rows(db)
-        if row.last_error:
-            break
-        await asyncio.sleep(0.05)
+    # The attempt counts at its lease; its outcome is written after the answer.
+    [row] = await eventually(lambda: rows(db), lambda found: bool(found[0].last_error))
     assert (row.status, row.attempts, row.sent_at) == ("pending", 1, None)
     assert row.last_error == "SMTP answered 451"
     assert row.next_attempt_at >= utcnow() + timedelta(seconds=10)  # backing off

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,20 @@ from sqlalchemy import select
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.jobs.work import deliver_outbox
+from skyslots.migrate import migrate
 from skyslots.models import OutboxMessage
 from skyslots.outbox.senders import senders
 from skyslots.reminders.due import due_offset, reminders_due
 from tests.conftest import make_settings
-from tests.helpers import Account, booking_body, make_account, make_event, make_slots
+from tests.helpers import (
+    Account,
+    booking_body,
+    make_account,
+    make_event,
+    make_slots,
+    pilot_slots,
+)
+from tests.servers import start_server
 from tests.smtp_sink import Sink, text_of
 
 START = datetime(2027, 3, 1, 18, 0, tzinfo=datetime.now().astimezone().tzinfo).astimezone()
@@ -144,3 +153,39 @@ def tower_booking(mails: list[Any]) -> int:
     confirmed = next(m for m in mails if m["To"] == "baw1@example.com")
     link = next(w for w in text_of(confirmed).split() if "/manage?token=" in w)
     return int(link.split("/bookings/")[1].split("/")[0])
+
+
+async def test_the_embedded_default_mails_a_reminder_in_process_once(
+    tmp_path: Path, sink: tuple[Sink, str]
+) -> None:
+    """`skyslots serve` without Redis (as `make run`) runs the reminder scan itself: a booking
+    60 minutes and a few seconds before its event gets the hour-before reminder seconds later."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'embedded.db'}"
+    await asyncio.to_thread(migrate, url)
+    env = {"SKYSLOTS_SMTP_URL": sink[1], "SKYSLOTS_REMINDER_POLL_SECONDS": "1"}
+    server = await asyncio.to_thread(start_server, url, env=env)
+    db = Database(make_settings(url, tmp_path))
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            organizer = await make_account(db, http, email="org@example.com")
+            start = datetime.now(UTC) + timedelta(minutes=60, seconds=5)
+            event = await make_event(
+                http, organizer, start_datetime=start.isoformat(),
+                end_datetime=(start + timedelta(hours=2)).isoformat(),
+                reminder_offsets_minutes=[60],
+            )  # fmt: skip
+            [slot] = await make_slots(http, organizer, event, pilot_slots(1))
+            booked = await http.post(
+                f"/api/slots/{slot['id']}/book", json=booking_body("BAW1", email="b@example.com")
+            )
+            assert booked.status_code == 201, booked.text
+            mails = await asyncio.to_thread(sink[0].wait_for, 2, 30)
+            assert datetime.now(UTC) >= start - timedelta(minutes=60)
+            await asyncio.sleep(3)  # three more scans: no second copy
+            assert [subject(m).split(":")[0] for m in sink[0].messages] == [
+                subject(mails[0]).split(":")[0],
+                "Reminder",
+            ]
+    finally:
+        await db.dispose()
+        await asyncio.to_thread(server.stop)

@@ -155,7 +155,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """Pages in separate browser contexts (separate visitors); JS errors fail the test."""
+    """Pages in separate browser contexts (separate visitors); JS errors and anything the
+    Content-Security-Policy refuses fail the test."""
     contexts: list[Any] = []
     errors: list[str] = []
 
@@ -166,6 +167,12 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
         page.on("dialog", lambda dialog: dialog.accept())
         return page
 

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from skyslots import __version__
 from skyslots.accounts.api import router as auth_router
 from skyslots.audit.api import router as audit_router
 from skyslots.bookings.api import router as bookings_router
+from skyslots.calendars.api import router as calendars_router
 from skyslots.config import Settings, get_settings
 from skyslots.db import Database
 from skyslots.errors import install_error_handlers
@@ -18,9 +20,12 @@ from skyslots.events.api import router as events_router
 from skyslots.exports.api import router as exports_router
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
+from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
+from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
 from skyslots.outbox.api import router as deliveries_router
+from skyslots.ratelimit.limiter import RateLimiter
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
@@ -30,6 +35,7 @@ from skyslots.storage.factory import storage_for
 from skyslots.storage.files import router as files_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
+from skyslots.web.headers import SecurityHeadersMiddleware, install_docs
 from skyslots.webhooks.api import router as webhooks_router
 
 
@@ -40,12 +46,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
+        app.state.rate_limiter = RateLimiter.from_settings(settings)
         app.state.storage = storage_for(settings)
         await prepare_storage(app.state.storage)  # storage that is down only logs a warning
         try:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,
                 jobs_running(settings, app.state.database, app.state.storage),
+                artifacts_warming(settings, app.state.database, app.state.storage),
             ):
                 yield
         finally:
@@ -56,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Slot booking for VATSIM events: ATC positions and pilot slots, live.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -74,7 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_polling_router,
         realtime_ws_router,
         files_router,
+        calendars_router,
     ):
         app.include_router(router)
     install_web(app, settings)
+    install_docs(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
+    if settings.trusted_proxy_list:
+        # The client's address (rate limits, holds) from X-Forwarded-For, only behind these.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

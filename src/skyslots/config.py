@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from functools import lru_cache
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    # How often due reminders are looked for (a reminder goes out at most this late).
+    reminder_poll_seconds: float = Field(default=30.0, gt=0, le=300)
     # Mail: smtp://user:pass@host:port, smtps:// for implicit TLS, ?starttls=true; unset: .eml
     # files under data_dir/outbox-mail.
     smtp_url: str | None = None
@@ -56,11 +59,16 @@ class Settings(BaseSettings):
     # Outbound webhooks (docs/webhooks.md): receivers on private, loopback or link-local
     # addresses are refused unless this is true (a trusted network, or the tests).
     webhooks_allow_private: bool = False
+    # Rate limits (docs/security.md): "" for the defaults, "name=5/10seconds,…" to override some,
+    # "off" for none (load and race tests).
+    rate_limits: str = ""
+    # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDRs.
+    trusted_proxies: str = ""
     # Generated artifacts (docs/storage.md): S3-compatible storage when an endpoint is set, else
     # a folder under data_dir served by the app at /files/... behind signed, expiring URLs.
     s3_endpoint_url: str | None = None
     s3_public_endpoint_url: str | None = None  # the endpoint browsers reach (default: the same)
-    s3_bucket: str = "skyslots"
+    s3_bucket: str = Field(default="skyslots", min_length=3, max_length=63)
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
@@ -79,6 +87,30 @@ class Settings(BaseSettings):
                 "use postgresql+asyncpg://host/db or sqlite+aiosqlite:///path/to/file.db"
             )
         return url
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _valid_rate_limits(cls, setting: str) -> str:
+        from skyslots.ratelimit.policy import rate_limits
+
+        rate_limits(setting)  # ValueError says what is wrong
+        return setting
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, setting: str) -> str:
+        for part in filter(None, (p.strip() for p in setting.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not an address or CIDR (e.g. 172.18.0.0/16)"
+                ) from None
+        return setting
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @field_validator("log_level")
     @classmethod

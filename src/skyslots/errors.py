@@ -30,6 +30,9 @@ class SkySlotsError(Exception):
     def body(self) -> dict[str, Any]:
         return {"detail": self.detail, "code": self.code}
 
+    def headers(self) -> dict[str, str] | None:
+        return None
+
 
 class NotFound(SkySlotsError):
     status_code = 404
@@ -49,6 +52,9 @@ class Forbidden(SkySlotsError):
 class Unauthorized(SkySlotsError):
     status_code = 401
     code = "not_authenticated"
+
+    def headers(self) -> dict[str, str] | None:
+        return {"WWW-Authenticate": "Bearer"}
 
 
 class TooLarge(SkySlotsError):
@@ -80,8 +86,7 @@ class ValidationFailed(SkySlotsError):
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SkySlotsError)
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers())
 
 
 async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:

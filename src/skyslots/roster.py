@@ -5,19 +5,24 @@ and is handed to the realtime publisher once the transaction has committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, bindparam, delete, insert, select, update
+from sqlalchemy import JSON, bindparam, delete, insert, select, true, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from skyslots.audit.service import Actor
 from skyslots.db import UTCDateTime, on_commit, utcnow
+from skyslots.jobs.kick import kick_after_commit
 from skyslots.models import AuditLog, Event, EventStatus, RosterChange
+from skyslots.outbox.service import OUTBOX, OutboxRow, outbox_insert
 from skyslots.realtime.messages import change_message, deleted_message, encode, stamped
 
 PUBLISHER_KEY = "roster_publisher"
+WATCH_KEY = "roster_watch"  # a RosterWatch: told (after commit) which event's roster changed
 # The polling log keeps the newest KEEP_CHANGES changes per event (older `since` values get a
 # snapshot); trimming runs on one change in PRUNE_EVERY, so a claim rarely pays for it.
 KEEP_CHANGES = 500
@@ -31,6 +36,12 @@ _audit = AuditLog.__table__  # type: ignore[attr-defined]
 class RosterPublisher(Protocol):
     async def publish(self, event_id: int, message: str) -> None:
         """Send an encoded message to the event's subscribers; never raises."""
+
+
+class RosterWatch(Protocol):
+    def __call__(self, event_id: int) -> None:
+        """The event's roster changed and committed (e.g. to regenerate its stored files); must
+        return at once and never raise."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,32 @@ _AUDIT_VALUES = {
 }
 
 
-def _journal_statement(*, audited: bool, only_published: bool) -> Any:
-    """PostgreSQL: the audit row, the version bump and the log row in one statement, so the event's
-    row lock (which every change of the event queues for) is held for one round trip and the commit.
+_OUTBOX_DEFAULTED = {"last_error", "sent_at"}
+
+
+def _queued_rows(count: int, bumped: Any) -> Any:
+    """`count` outbox rows from parameters `outbox<n>_<column>`, written only when the bump was."""
+    columns = [c for c in OUTBOX.c if c.name != "id" and c.name not in _OUTBOX_DEFAULTED]
+    rows = [
+        select(*(bindparam(f"outbox{n}_{c.name}", type_=c.type) for c in columns)).select_from(
+            bumped
+        )
+        for n in range(count)
+    ]
+    source = rows[0] if count == 1 else union_all(*rows)
+    return (
+        insert(OUTBOX)
+        .from_select([c.name for c in columns], source)
+        .returning(OUTBOX.c.id)
+        .cte("queued")
+    )
+
+
+@cache
+def _journal_statement(*, audited: bool, only_published: bool, outboxed: int = 0) -> Any:
+    """PostgreSQL: the audit row, the version bump, the log row and the change's outbox rows in
+    one statement, so the event's row lock (which every change of the event queues for) is held
+    for one round trip and the commit. Rows of (version[, outbox id]); none when not bumped.
     """
     bumped = _bump(only_published=only_published).cte("bumped")
     logged = select(
@@ -71,21 +105,20 @@ def _journal_statement(*, audited: bool, only_published: bool) -> Any:
         bindparam("message", type_=JSON),
         bindparam("now", type_=UTCDateTime()),
     ).select_from(bumped)
-    statement = (
+    statement: Any = (
         insert(_changes)
         .from_select(["event_id", "version", "message", "created_at"], logged)
         .returning(_changes.c.version)
     )
+    if outboxed:
+        changes = statement.cte("logged")
+        queued = _queued_rows(outboxed, bumped)
+        statement = select(changes.c.version, queued.c.id).select_from(changes.join(queued, true()))
     if audited:
         statement = statement.add_cte(insert(_audit).values(_AUDIT_VALUES).cte("audit"))
     return statement
 
 
-_JOURNAL = {
-    (audited, published): _journal_statement(audited=audited, only_published=published)
-    for audited in (False, True)
-    for published in (False, True)
-}
 _BUMP = {published: _bump(only_published=published) for published in (False, True)}
 
 
@@ -118,16 +151,18 @@ async def journal_change(
     audit: AuditEntry | None = None,
     only_published: bool = False,
     now: datetime | None = None,
+    outbox: Sequence[OutboxRow] = (),
 ) -> int | None:
-    """Record a change: its audit row, the event's next version and the logged `message`; publish
-    the stamped message after commit. Returns the version, or None (nothing written) when
-    `only_published` and the event is no longer published.
+    """Record a change: its audit row, the event's next version, the logged `message` and the
+    `outbox` rows it causes; publish the stamped message after commit. Returns the version, or
+    None (nothing written) when `only_published` and the event is no longer published.
 
     Call it last in a unit of work: the version bump locks the event row until commit, which is
     what keeps versions contiguous per event across processes.
     """
     connection = await session.connection()
-    params: dict[str, Any] = {"event_id": event_id, "message": message, "now": now or utcnow()}
+    now = now or utcnow()
+    params: dict[str, Any] = {"event_id": event_id, "message": message, "now": now}
     if audit is not None:
         params |= {
             "audit_user_id": audit.actor.user_id,
@@ -137,14 +172,25 @@ async def journal_change(
         }
     audited = audit is not None
     if connection.dialect.name == "postgresql":
-        statement = _JOURNAL[(audited, only_published)]
-        version = (await connection.execute(statement, params)).scalar_one_or_none()
+        for n, row in enumerate(outbox):
+            params |= {f"outbox{n}_{key}": value for key, value in row.values(now).items()}
+        statement = _journal_statement(
+            audited=audited, only_published=only_published, outboxed=len(outbox)
+        )
+        rows = (await connection.execute(statement, params)).all()
+        if not rows:
+            return None
+        version = rows[0][0]
+        queued = [row[1] for row in rows] if outbox else []
     else:
         version = await _journal_separately(
             connection, params, audited=audited, only_published=only_published
         )
-    if version is None:
-        return None
+        if version is None:
+            return None
+        queued = [await outbox_insert(connection, row, now) for row in outbox]
+    for row_id in queued:
+        kick_after_commit(session, int(row_id))
     if version % PRUNE_EVERY == 0 and version > KEEP_CHANGES:
         await connection.execute(
             delete(_changes).where(
@@ -152,6 +198,7 @@ async def journal_change(
             )
         )
     _publish_after_commit(session, event_id, stamped(message, version))
+    _watch_after_commit(session, event_id)
     return int(version)
 
 
@@ -165,6 +212,17 @@ def _publish_after_commit(session: AsyncSession, event_id: int, message: dict[st
         await publisher.publish(event_id, raw)
 
     on_commit(session, publish)
+
+
+def _watch_after_commit(session: AsyncSession, event_id: int) -> None:
+    watch: RosterWatch | None = session.info.get(WATCH_KEY)
+    if watch is None:
+        return
+
+    async def changed() -> None:
+        watch(event_id)
+
+    on_commit(session, changed)
 
 
 async def roster_changed(
@@ -196,6 +254,7 @@ async def roster_deleted(session: AsyncSession, *, event_id: int) -> int:
 __all__ = [
     "AuditEntry",
     "RosterPublisher",
+    "RosterWatch",
     "journal_change",
     "roster_changed",
     "roster_deleted",

@@ -25,6 +25,16 @@ def link_token(secret: str, *, purpose: str, row_id: int, stored_hash: str) -> s
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def booking_link_token(session: AsyncSession, booking: Any) -> str:
+    """The token of the links a booking's mails (and its calendar) carry."""
+    return link_token(
+        session.info[LINK_SECRET],
+        purpose="booking",
+        row_id=booking.id,
+        stored_hash=booking.manage_token_hash,
+    )
+
+
 def booking_token_opens(session: AsyncSession, token: str, booking: Any) -> bool:
     """`token` manages `booking` (its manage token, or a mailed link's)."""
     return token_opens(

@@ -1,4 +1,5 @@
-"""Password hashing (stdlib scrypt), signed access tokens and booking manage tokens."""
+"""Password hashing (argon2id; older scrypt hashes verify and are upgraded at sign-in), signed
+access tokens and booking manage tokens."""
 
 from __future__ import annotations
 
@@ -7,25 +8,52 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from functools import cache
 
 import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from skyslots.db import utcnow
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 TOKEN_ALGORITHM = "HS256"
+_hasher = PasswordHasher()  # argon2id with argon2-cffi's current parameters (RFC 9106 low-memory)
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
-    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encoded[0]}${encoded[1]}"
+    return _hasher.hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    if not stored or not stored.startswith("scrypt$"):
+    """Whether `password` matches `stored`; a missing account costs the same time as a wrong
+    password, so sign-in answers do not tell which emails have accounts."""
+    if stored and stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
+    try:
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
         return False
+
+
+def password_needs_upgrade(stored: str | None) -> bool:
+    """An older scheme or weaker parameters than today's: rehash at the next sign-in."""
+    if not stored:
+        return False
+    if stored.startswith("scrypt$"):
+        return True
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return False
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    """Hashes made before argon2id: scrypt$n$r$p$salt$digest."""
     _, n, r, p, salt, digest = stored.split("$")
     candidate = hashlib.scrypt(
         password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p)

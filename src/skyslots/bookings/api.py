@@ -20,12 +20,13 @@ from skyslots.bookings.schemas import (
     ReleasedAll,
 )
 from skyslots.bookings.service import booking_assign, booking_claim, bookings_of_event
+from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
 
 router = APIRouter(prefix="/api", tags=["bookings"])
 
 
-@router.post("/slots/{slot_id}/book", status_code=201)
+@router.post("/slots/{slot_id}/book", status_code=201, dependencies=RATE_LIMITED)
 async def book_slot(
     slot_id: RowId, data: BookingRequest, db: DatabaseDep, user: OptionalUser
 ) -> BookingClaimed:
@@ -45,7 +46,7 @@ async def assign_slot(
     return BookingClaimed.model_validate(claim)
 
 
-@router.post("/bookings/{booking_id}/release")
+@router.post("/bookings/{booking_id}/release", dependencies=RATE_LIMITED)
 async def release_booking(
     booking_id: RowId,
     db: DatabaseDep,
@@ -59,7 +60,7 @@ async def release_booking(
     return BookingOut.model_validate(booking)
 
 
-@router.post("/bookings/{booking_id}/confirm")
+@router.post("/bookings/{booking_id}/confirm", dependencies=RATE_LIMITED)
 async def confirm_booking(booking_id: RowId, data: BookingConfirm, db: DatabaseDep) -> BookingOut:
     """Confirm a booking waiting for its email confirmation (the token from its mail's link)."""
     booking = await db.transaction(booking_confirm, booking_id=booking_id, token=data.token)

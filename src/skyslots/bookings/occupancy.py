@@ -3,6 +3,7 @@ the same unit of work), a hold or offer that ran out, and the message of the slo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from skyslots.db import KeepChanges
 from skyslots.discord.triggers import announce_free_slot
 from skyslots.errors import Conflict
 from skyslots.models import BookingStatus, WaitlistStatus
+from skyslots.outbox.service import OutboxRow
 from skyslots.realtime.messages import slot_message
 from skyslots.roster import AuditEntry, journal_change
 from skyslots.slots.repository import public_slot, with_occupant
@@ -84,8 +86,10 @@ async def slot_changed(
     audit: AuditEntry | None,
     now: datetime,
     only_published: bool = False,
+    outbox: Sequence[OutboxRow] = (),
 ) -> int | None:
-    """Journal the slot of `context` with its new occupant (built from data in hand)."""
+    """Journal the slot of `context` with its new occupant (built from data in hand), and the
+    `outbox` rows the change causes."""
     values = with_occupant(
         context._mapping, **(occupant.columns() if occupant else {"occupant_id": None})
     )
@@ -97,6 +101,7 @@ async def slot_changed(
         audit=audit,
         only_published=only_published,
         now=now,
+        outbox=outbox,
     )
 
 

@@ -27,7 +27,7 @@ from skyslots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from skyslots.events.service import ensure_can_manage, event_managed
 from skyslots.models import Booking, BookingStatus, EventStatus, User
 from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
-from skyslots.outbox.service import outbox_add
+from skyslots.outbox.service import OutboxRow
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 from skyslots.webhooks.changes import booking_fields, booking_webhook
@@ -197,19 +197,13 @@ async def booking_claim(
         claimed_at=now,
         expires_at=expires_at,
     )
-    if email:  # before the journal step: it takes the event's row lock until commit
-        kind = "booking.confirm" if confirming else "booking.confirmed"
-        await outbox_add(
-            session,
-            kind=kind,
-            target=email,
-            payload={"booking_id": booking_id},
-            dedupe_key=f"{kind}:{booking_id}",
-            event_id=context.event_id,
-        )
+    kind = "booking.confirm" if confirming else "booking.confirmed"
+    mail = [
+        OutboxRow(kind, email, {"booking_id": booking_id}, f"{kind}:{booking_id}", context.event_id)
+    ] if email else []  # fmt: skip
     if confirming:
         return await _journal_unconfirmed(
-            session, context=context, claim=claim, token=token, now=now
+            session, context=context, claim=claim, token=token, now=now, mail=mail
         )
     await booking_webhook(
         session,
@@ -238,6 +232,7 @@ async def booking_claim(
         audit=AuditEntry(actor=actor, action=action, payload=payload),
         now=now,
         only_published=assigned_by is None,
+        outbox=mail,  # written by the journal's statement: one round trip fewer
     )
     if version is None:
         # The event was cancelled or unpublished while this claim queued for its row lock; what
@@ -259,7 +254,13 @@ async def booking_claim(
 
 
 async def _journal_unconfirmed(
-    session: AsyncSession, *, context: Row[Any], claim: Occupant, token: str, now: datetime
+    session: AsyncSession,
+    *,
+    context: Row[Any],
+    claim: Occupant,
+    token: str,
+    now: datetime,
+    mail: list[OutboxRow],
 ) -> Claim:
     """A booking waiting for its confirmation: the slot shows as held until it expires."""
     payload = {"booking_id": claim.id, "slot_id": context.id, "label": slot_label(context),
@@ -273,6 +274,7 @@ async def _journal_unconfirmed(
                          payload=payload),
         now=now,
         only_published=True,
+        outbox=mail,
     )  # fmt: skip
     if version is None:
         raise Conflict(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.accounts.security import client_key
 from skyslots.holds.service import hold_cancel, hold_create
+from skyslots.ratelimit.deps import RATE_LIMITED, client_address
 from skyslots.validation import RowId
 
 router = APIRouter(prefix="/api", tags=["holds"])
@@ -24,11 +25,7 @@ class HoldOut(BaseModel):
     expires_at: datetime
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-@router.post("/slots/{slot_id}/hold", status_code=201)
+@router.post("/slots/{slot_id}/hold", status_code=201, dependencies=RATE_LIMITED)
 async def hold_slot(slot_id: RowId, request: Request, db: DatabaseDep) -> HoldOut:
     """Hold a free slot while the booking form is filled in; book it with the hold_token."""
     key = client_key(client_address(request), secret=request.app.state.settings.secret_key)

@@ -14,7 +14,6 @@ from skyslots.jobs.schedule import (
     CLEAN_STORAGE_TASK,
     RELAY_EXPORTS_TASK,
     RELAY_TASK,
-    REMINDER_SECONDS,
     REMINDERS_TASK,
     SWEEP_SECONDS,
     SWEEP_TASK,
@@ -41,8 +40,8 @@ def make_celery() -> Celery:
             },
             "queue-reminders": {
                 "task": REMINDERS_TASK,
-                "schedule": REMINDER_SECONDS,
-                "options": {"expires": REMINDER_SECONDS * 2},
+                "schedule": settings.reminder_poll_seconds,
+                "options": {"expires": settings.reminder_poll_seconds * 2},
             },
             "sweep-holds": {
                 "task": SWEEP_TASK,

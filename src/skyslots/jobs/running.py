@@ -18,7 +18,6 @@ from skyslots.jobs.kick import KICK_KEY
 from skyslots.jobs.schedule import (
     CLEAN_STORAGE_SECONDS,
     DELIVER_TASK,
-    REMINDER_SECONDS,
     RUN_EXPORT_TASK,
     SWEEP_SECONDS,
 )
@@ -69,7 +68,9 @@ async def _in_process(
             )
         ),
         asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
-        asyncio.create_task(_every(REMINDER_SECONDS, lambda: queue_reminders(db), never)),
+        asyncio.create_task(
+            _every(settings.reminder_poll_seconds, lambda: queue_reminders(db), never)
+        ),
     ]
     runner: ExportRunner | None = None
     relay: asyncio.Task[None] | None = None

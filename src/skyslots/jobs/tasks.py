@@ -15,6 +15,7 @@ from skyslots.jobs.schedule import (
     REMINDERS_TASK,
     RUN_EXPORT_TASK,
     SWEEP_TASK,
+    WARM_TASK,
 )
 from skyslots.jobs.work import (
     clean_old_artifacts,
@@ -22,6 +23,7 @@ from skyslots.jobs.work import (
     exports_to_run,
     queue_reminders,
     sweep_holds,
+    warm_artifacts,
 )
 
 worker_process_shutdown.connect(shutdown)
@@ -65,6 +67,12 @@ def queue_reminders_task() -> int:
 def clean_storage_task() -> int:
     """Beat: delete stored artifacts superseded by newer ones."""
     return runtime().run(lambda rt: clean_old_artifacts(rt.storage, rt.settings))
+
+
+@celery.task(name=WARM_TASK)
+def warm_artifacts_task(event_ids: list[int]) -> int:
+    """After roster changes (debounced by the web process): store the events' calendars."""
+    return runtime().run(lambda rt: warm_artifacts(rt.db, rt.storage, rt.settings, event_ids))
 
 
 @celery.task(name=RUN_EXPORT_TASK)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
+from skyslots.calendars.cache import warm_event_calendars
 from skyslots.config import Settings
 from skyslots.db import Database, utcnow
 from skyslots.discord.triggers import summaries_due
@@ -59,6 +60,16 @@ async def queue_reminders(db: Database) -> int:
 async def clean_old_artifacts(storage: Storage, settings: Settings) -> int:
     """Delete stored objects superseded by a newer one of the same artifact."""
     return await clean_storage(storage, grace_seconds=settings.presign_seconds)
+
+
+async def warm_artifacts(
+    db: Database, storage: Storage, settings: Settings, event_ids: Sequence[int]
+) -> int:
+    """After roster changes: store these events' current calendars (a request would otherwise
+    make them on first use)."""
+    return await warm_event_calendars(
+        db, storage, event_ids=event_ids, public_url=settings.public_url
+    )
 
 
 async def exports_to_run(db: Database, settings: Settings) -> list[int]:

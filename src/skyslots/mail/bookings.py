@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from skyslots.accounts.links import LINK_SECRET, link_token
-from skyslots.mail.calendar import slot_calendar, slot_span
+from skyslots.accounts.links import booking_link_token
+from skyslots.calendars.build import slot_span
+from skyslots.calendars.service import booking_ics, manage_link
 from skyslots.mail.compose import Attachment, Mail
 from skyslots.mail.waitlist import zulu
 from skyslots.models import Booking, BookingStatus, Event, Slot
 from skyslots.outbox.relay import Leased
 from skyslots.outbox.retry import DeliveryFailed, DeliverySkipped
 from skyslots.slots.service import slot_label
-
-
-def _link_token(session: AsyncSession, booking: Booking) -> str:
-    """The token of the links this booking's mails carry (accounts.links)."""
-    return link_token(
-        session.info[LINK_SECRET],
-        purpose="booking",
-        row_id=booking.id,  # type: ignore[arg-type]
-        stored_hash=booking.manage_token_hash,
-    )
 
 
 async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str) -> Mail:
@@ -44,7 +35,7 @@ async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str
     if leased.kind == "booking.confirm":
         if booking.status != BookingStatus.UNCONFIRMED or booking.expires_at is None:
             raise DeliverySkipped("the booking is no longer waiting for its confirmation")
-        token = _link_token(session, booking)
+        token = booking_link_token(session, booking)
         subject = f"Confirm your booking: {label} at {event.title}"
         return Mail(
             "booking_confirm",
@@ -68,17 +59,10 @@ async def booking_mail(session: AsyncSession, leased: Leased, *, public_url: str
     if leased.kind == "booking.released":
         subject = f"Released: {label} at {event.title}"
         return Mail("booking_released", subject, context | {"subject": subject})
-    token = _link_token(session, booking)
-    link = f"{public_url}/bookings/{booking.id}/manage?token={token}"
+    link = manage_link(session, booking, public_url)
     subject = f"Booked: {label} at {event.title}"
-    ics = slot_calendar(
-        uid=f"booking-{booking.id}@skyslots",
-        summary=f"{label} · {event.title}",
-        description=f"{booking.pilot_callsign} on {label}. Manage the booking: {link}",
-        url=context["event_link"],
-        slot=slot,
-        event=event,
-    )
+    # The same file as GET /api/bookings/{id}/calendar.ics (calendars.service).
+    ics = booking_ics(session, booking=booking, slot=slot, event=event, public_url=public_url)
     return Mail(
         "booking_confirmed",
         subject,

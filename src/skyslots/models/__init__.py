@@ -5,6 +5,7 @@ from skyslots.models.base import metadata
 from skyslots.models.booking import Booking, BookingStatus
 from skyslots.models.event import Event, EventStatus, WaitlistMode
 from skyslots.models.export import Export, ExportFormat, ExportStatus
+from skyslots.models.idempotency import IdempotencyKey
 from skyslots.models.outbox import OutboxMessage
 from skyslots.models.roster import RosterChange
 from skyslots.models.slot import PositionType, Slot
@@ -21,6 +22,7 @@ __all__ = [
     "Export",
     "ExportFormat",
     "ExportStatus",
+    "IdempotencyKey",
     "OutboxMessage",
     "PositionType",
     "Role",

@@ -541,14 +541,32 @@ async function copyLink(dialog) {
   setTimeout(() => { button.textContent = "Copy"; }, 1500);
 }
 
+// Idempotency-Key per submission: a request whose answer never arrived (a network failure, a
+// double click while it runs) is sent again with the same key, so the server runs it once.
+const unansweredKeys = new Map();
+
+function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function postJson(url, body = null) {
   // {response, body}; a network failure is {response: null}.
+  const payload = body === null ? undefined : JSON.stringify(body);
+  const submission = `${url}\n${payload ?? ""}`;
+  const key = unansweredKeys.get(submission) ?? newIdempotencyKey();
+  unansweredKeys.set(submission, key);
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: body === null ? undefined : JSON.stringify(body),
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "Idempotency-Key": key,
+      },
+      body: payload,
     });
+    unansweredKeys.delete(submission);
     return { response, body: await response.json().catch(() => ({})) };
   } catch {
     return { response: null, body: {} };
@@ -833,6 +851,10 @@ class BookingModal {
     $("[data-role=success-text]", this.dialog).textContent = `${booking.pilot_callsign} holds ${this.label(booking.slot_id)}.`;
     $("[data-role=manage-url]", this.dialog).value = url;
     $("[data-role=manage-link]", this.dialog).href = url;
+    const calendar = `/api/bookings/${booking.id}/calendar.ics?token=${encodeURIComponent(booking.manage_token)}`;
+    $("[data-role=booking-calendar]", this.dialog).href = calendar;
+    $("[data-role=booking-webcal]", this.dialog).href = `webcal://${location.host}${calendar}`;
+    $("[data-role=booking-calendar-links]", this.dialog).hidden = false;
     $("[data-role=form-view]", this.dialog).hidden = true;
     $("[data-role=success-view]", this.dialog).hidden = false;
     $("[data-role=success-title]", this.dialog).focus();

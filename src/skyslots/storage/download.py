@@ -20,9 +20,11 @@ async def download_response(
     content_type: str,
     inline: bool = False,
     headers: Mapping[str, str] | None = None,
+    known_present: bool = False,
 ) -> Response:
-    """307 to the download URL, or (inline) the object itself; 404 when there is no object."""
-    if not await storage.exists(key):
+    """307 to the download URL, or (inline) the object itself; 404 when there is no object
+    (`known_present` skips that check for a caller that has just stored or seen it)."""
+    if not known_present and not await storage.exists(key):
         raise NotFound("That file is not available (any more).", code="file_not_found")
     extra = dict(headers or {})
     if not inline:

@@ -114,7 +114,7 @@ class LocalStorage:
         try:
             file = await asyncio.to_thread(path.open, "rb")
         except FileNotFoundError:
-            raise
+            raise  # no such object, as on S3: not the storage failing
         except OSError as exc:
             raise StorageUnavailable(f"storage folder {self.root}: {exc}") from exc
         try:

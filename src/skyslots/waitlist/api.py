@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Response
 
 from skyslots.accounts.deps import DatabaseDep, OrganizerUser
 from skyslots.bookings.schemas import BookingClaimed
+from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
 from skyslots.waitlist.schemas import (
     WaitlistEntryPrivate,
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api", tags=["waitlist"])
 ManageToken = Annotated[str, Header(alias="X-Manage-Token", max_length=100)]
 
 
-@router.post("/events/{event_id}/waitlist", status_code=201)
+@router.post("/events/{event_id}/waitlist", status_code=201, dependencies=RATE_LIMITED)
 async def join_waitlist(event_id: RowId, data: WaitlistJoin, db: DatabaseDep) -> WaitlistJoined:
     """Wait for a slot, any slot of a position type, or any slot of the event."""
     return await db.transaction(waitlist_join, event_id=event_id, data=data)
@@ -44,7 +45,7 @@ async def leave_waitlist(entry_id: RowId, db: DatabaseDep, token: ManageToken) -
     return Response(status_code=204)
 
 
-@router.post("/waitlist/{entry_id}/accept", status_code=201)
+@router.post("/waitlist/{entry_id}/accept", status_code=201, dependencies=RATE_LIMITED)
 async def accept_offer(entry_id: RowId, db: DatabaseDep, token: ManageToken) -> BookingClaimed:
     """Accept an offer: the slot held for you becomes your booking."""
     claim = await db.transaction(waitlist_accept, entry_id=entry_id, manage_token=token)

@@ -36,4 +36,5 @@ def install_web(app: FastAPI, settings: Settings) -> None:
         SessionMiddleware,
         secret_key=settings.secret_key,
         max_age=settings.access_token_minutes * 60,
+        https_only=settings.env == "production",  # the cookie is Secure behind HTTPS
     )

@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from skyslots.accounts.deps import DatabaseDep
-from skyslots.accounts.service import user_authenticate
+from skyslots.accounts.service import user_sign_in
+from skyslots.ratelimit.deps import limit_signin
+from skyslots.ratelimit.limiter import RateLimited
 from skyslots.web.deps import CheckedForm, SessionUser
 from skyslots.web.forms import form_values
 from skyslots.web.templating import PageRoute, render, web_session
@@ -33,9 +35,16 @@ async def login_page(request: Request, user: SessionUser, next: str | None = Non
 async def login(request: Request, db: DatabaseDep, form: CheckedForm) -> Response:
     """Check the email and password, then start a session."""
     values = form_values(form, ["email", "password", "next"])
-    user = await db.read(user_authenticate, email=values["email"], password=values["password"])
+    context = {"next": safe_next(values["next"]), "email": values["email"]}
+    try:
+        await limit_signin(request, values["email"])
+    except RateLimited as refused:
+        context["error"] = f"Too many sign-in attempts; try again in {refused.retry_after} s."
+        page = render(request, "login.html", context, status=429)
+        page.headers.update(refused.headers())
+        return page
+    user = await user_sign_in(db, email=values["email"], password=values["password"])
     if user is None or user.id is None:
-        context = {"next": safe_next(values["next"]), "email": values["email"]}
         context["error"] = "Wrong email or password."
         return render(request, "login.html", context, status=401)
     session = web_session(request)

@@ -11,6 +11,7 @@ from skyslots.bookings.confirm import booking_confirm
 from skyslots.bookings.manage import booking_for_token
 from skyslots.bookings.release import booking_release
 from skyslots.errors import Conflict
+from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm
 from skyslots.web.forms import form_values
@@ -35,7 +36,7 @@ async def manage_page(
     return await _manage_page(request, db, booking_id, token)
 
 
-@router.post("/bookings/{booking_id}/manage")
+@router.post("/bookings/{booking_id}/manage", dependencies=RATE_LIMITED)
 async def release_form(
     request: Request, booking_id: int, db: DatabaseDep, form: CheckedForm
 ) -> Response:
@@ -56,7 +57,7 @@ async def confirm_page(
     return await _manage_page(request, db, booking_id, token)
 
 
-@router.post("/bookings/{booking_id}/confirm")
+@router.post("/bookings/{booking_id}/confirm", dependencies=RATE_LIMITED)
 async def confirm_form(
     request: Request, booking_id: RowId, db: DatabaseDep, form: CheckedForm
 ) -> Response:

@@ -16,6 +16,7 @@ from skyslots.events.schemas import EventDetail
 from skyslots.events.service import can_manage, events_published
 from skyslots.events.stats import slot_counts
 from skyslots.models import User
+from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.schemas import SlotPublic
 from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, SessionUser
@@ -142,7 +143,7 @@ async def roster_fragment(
     return render(request, "_roster.html", roster_context(event, viewer))
 
 
-@router.post("/events/{event_id}/book/{slot_id}")
+@router.post("/events/{event_id}/book/{slot_id}", dependencies=RATE_LIMITED)
 async def book_form(
     request: Request,
     event_id: RowId,

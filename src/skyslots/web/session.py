@@ -130,9 +130,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class SessionMiddleware:
     """Loads the session for each HTTP request and writes the cookie back when it changed."""
 
-    def __init__(self, app: ASGIApp, *, secret_key: str, max_age: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, secret_key: str, max_age: int, https_only: bool = False
+    ) -> None:
         self.app = app
         self.codec = SessionCodec(secret_key, max_age)
+        self.https_only = https_only  # production: Secure even if a proxy forgot X-Forwarded-Proto
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -162,7 +165,7 @@ class SessionMiddleware:
         return header is not None and hmac.compare_digest(header, session.csrf)
 
     def _cookie(self, scope: Scope, session: WebSession) -> str:
-        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        secure = "; Secure" if self.https_only or scope.get("scheme") == "https" else ""
         return (
             f"{COOKIE_NAME}={self.codec.dumps(session)}; Path=/; Max-Age={self.codec.max_age}; "
             f"HttpOnly; SameSite=Lax{secure}"

@@ -54,6 +54,12 @@ def static_version() -> str:
     return digest.hexdigest()[:10]
 
 
+def webcal(request: Request, path: str) -> str:
+    """A calendar subscription link (webcal://) to `path` on the site's public address."""
+    base: str = request.app.state.settings.public_url
+    return "webcal://" + base.split("://", 1)[-1] + path
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("skyslots", "templates"),
@@ -65,6 +71,7 @@ def _environment() -> Environment:
     env.filters["zulu"] = zulu
     env.filters["markdown"] = render_markdown
     env.globals["static_version"] = static_version
+    env.globals["webcal"] = webcal
     return env
 
 
@@ -103,7 +110,9 @@ def error_page(request: Request, exc: SkySlotsError) -> Response:
         if request.method != "GET":  # a form posted after the session expired: start over
             target = "/organizer"
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return render(request, "error.html", {"error": exc}, status=exc.status_code)
+    page = render(request, "error.html", {"error": exc}, status=exc.status_code)
+    page.headers.update(exc.headers() or {})
+    return page
 
 
 class PageRoute(APIRoute):

@@ -12,6 +12,7 @@ from skyslots.accounts.deps import DatabaseDep
 from skyslots.db import utcnow
 from skyslots.errors import Conflict, NotFound, ValidationFailed
 from skyslots.models import Booking, Event, Slot
+from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.service import slot_label
 from skyslots.validation import RowId
 from skyslots.waitlist.schemas import WaitlistJoin, WaitlistView
@@ -26,7 +27,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 JOIN_FIELDS = ("pilot_name", "pilot_callsign", "email", "slot_id", "position_type")
 
 
-@router.post("/events/{event_id}/waitlist")
+@router.post("/events/{event_id}/waitlist", dependencies=RATE_LIMITED)
 async def join_form(
     request: Request, event_id: RowId, db: DatabaseDep, viewer: SessionUser, form: CheckedForm
 ) -> Response:
@@ -109,7 +110,7 @@ async def manage_page(
     return await _page(request, db, entry_id, token)
 
 
-@router.post("/waitlist/{entry_id}")
+@router.post("/waitlist/{entry_id}", dependencies=RATE_LIMITED)
 async def manage_form(
     request: Request, entry_id: RowId, db: DatabaseDep, form: CheckedForm
 ) -> Response:

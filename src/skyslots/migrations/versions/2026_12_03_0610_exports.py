@@ -2,9 +2,9 @@
 progress, the stored object's key, the error, attempts and the lease), at most one queued or
 running per event and format.
 
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-03 10:00:00
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-03 06:10:00
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -114,7 +114,7 @@ async def test_admin_manages_another_organizers_event(
     assert (await client.get(url, headers=organizer.headers)).status_code == 404
 
 
-async def test_an_organizer_with_a_long_email_is_audited(
+async def test_an_organizer_with_a_long_email_is_audited_by_name_never_by_email(
     client: httpx.AsyncClient, db: Database
 ) -> None:
     email = f"{'o' * 60}@{'sub' * 20}.{'example' * 9}.org"
@@ -122,7 +122,8 @@ async def test_an_organizer_with_a_long_email_is_audited(
     event = await make_event(client, account)
     [entry] = (await client.get(f"/api/events/{event['id']}/audit", headers=account.headers)).json()
     assert entry["user_id"] == account.id
-    assert entry["actor"].startswith(f"user:{account.id} {'o' * 60}@")
+    assert entry["actor"] == f"user:{account.id} {'O' + 'o' * 59}"
+    assert "@" not in entry["actor"]
 
 
 async def test_expired_and_foreign_tokens_are_401(

@@ -4,6 +4,7 @@ concurrent duplicates make one booking."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from skyslots.db import Database
+from skyslots.db import Database, utcnow
 from skyslots.idempotency.store import purge_expired
+from skyslots.jobs.work import purge_retention
 from skyslots.migrate import migrate
 from skyslots.models import Booking, IdempotencyKey
 from tests.conftest import create_postgres_database, drop_postgres_database, make_settings
@@ -195,3 +197,20 @@ async def test_kept_answers_are_encrypted_so_no_manage_token_is_stored_in_the_cl
 
     body = await db.read(kept)
     assert booked.json()["manage_token"] not in body and "Zoë" not in body
+
+
+async def test_the_hourly_retention_job_purges_expired_keys(
+    client: httpx.AsyncClient, db: Database, settings: Any, slots: list[dict[str, Any]]
+) -> None:
+    await client.post(
+        f"/api/slots/{slots[0]['id']}/book", json=booking_body("BAW1"),
+        headers={"Idempotency-Key": "day-old"},
+    )  # fmt: skip
+    await purge_retention(db, settings, now=utcnow() + timedelta(hours=23))
+
+    async def keys(session: Any) -> int:
+        return int(await session.scalar(select(func.count()).select_from(IdempotencyKey)))
+
+    assert await db.read(keys) == 1
+    await purge_retention(db, settings, now=utcnow() + timedelta(hours=25))
+    assert await db.read(keys) == 0

@@ -109,15 +109,17 @@ async def stack(sink: tuple[Sink, str]) -> AsyncIterator[Stack]:
                    folder / "beat.log")  # fmt: skip
         worker.start()
         beat.start()
-        server = await asyncio.to_thread(start_server, url, env=env)
-        db = Database(make_settings(url, folder))
-        try:
-            async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
-                organizer = await make_account(db, http, email="org@example.com")
-                yield Stack(server, http, worker, beat, redis, sink[0], folder, organizer)
+        try:  # the job processes stop even when the server fails to start
+            server = await asyncio.to_thread(start_server, url, env=env)
+            db = Database(make_settings(url, folder))
+            try:
+                async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+                    organizer = await make_account(db, http, email="org@example.com")
+                    yield Stack(server, http, worker, beat, redis, sink[0], folder, organizer)
+            finally:
+                await db.dispose()
+                await asyncio.to_thread(server.stop)
         finally:
-            await db.dispose()
-            await asyncio.to_thread(server.stop)
             worker.stop()
             beat.stop()
     finally:

@@ -24,7 +24,9 @@ from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
 from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
+from skyslots.organizers.api import router as organizers_router
 from skyslots.outbox.api import router as deliveries_router
+from skyslots.privacy.api import router as privacy_router
 from skyslots.ratelimit.limiter import RateLimiter
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
@@ -33,6 +35,7 @@ from skyslots.slots.api import router as slots_router
 from skyslots.storage.factory import prepare as prepare_storage
 from skyslots.storage.factory import storage_for
 from skyslots.storage.files import router as files_router
+from skyslots.tokens.api import router as tokens_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
 from skyslots.web.headers import SecurityHeadersMiddleware, install_docs
@@ -79,8 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         waitlist_router,
         audit_router,
         deliveries_router,
+        privacy_router,
         webhooks_router,
         exports_router,
+        organizers_router,
+        tokens_router,
         realtime_polling_router,
         realtime_ws_router,
         files_router,

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     rate_limits: str = ""
     # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDRs.
     trusted_proxies: str = ""
+    # Days after an event ends when its bookings' emails and notes are purged (docs/privacy.md).
+    retention_days: int = Field(default=30, ge=1)
     # Generated artifacts (docs/storage.md): S3-compatible storage when an endpoint is set, else
     # a folder under data_dir served by the app at /files/... behind signed, expiring URLs.
     s3_endpoint_url: str | None = None

@@ -24,6 +24,10 @@ from sqlalchemy.types import TypeDecorator
 from skyslots.config import Settings
 
 log = logging.getLogger(__name__)
+# Logs never print an email: aiosqlite traces every statement with its bound values at DEBUG,
+# so its logger stays at INFO whatever the root level; SQLAlchemy's statement logs and error
+# messages leave the values out too (`hide_parameters`).
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -98,11 +102,13 @@ def create_engine(url: str, settings: Settings, *, immediate: bool = True) -> As
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             json_serializer=json_dumps,
+            hide_parameters=True,
         )
     engine = create_async_engine(
         url,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         json_serializer=json_dumps,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

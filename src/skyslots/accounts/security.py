@@ -1,5 +1,5 @@
 """Password hashing (argon2id; older scrypt hashes verify and are upgraded at sign-in), signed
-access tokens and booking manage tokens."""
+access tokens, booking manage tokens and personal API tokens."""
 
 from __future__ import annotations
 
@@ -88,6 +88,15 @@ def hash_manage_token(token: str) -> str:
 
 def manage_token_matches(token: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_manage_token(token), stored_hash)
+
+
+API_TOKEN_PREFIX = "sks_"
+
+
+def new_api_token() -> tuple[str, str]:
+    """A personal API token (`sks_…`, shown once) and the sha256 that is stored in its place."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_manage_token(token)
 
 
 def client_key(address: str, *, secret: str) -> str:

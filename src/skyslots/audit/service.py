@@ -21,8 +21,13 @@ class Actor:
 
     @classmethod
     def of_user(cls, user: User) -> Actor:
-        # An email may be up to 254 characters; user_id identifies the user anyway.
-        return cls(label=f"user:{user.id} {user.email}"[:ACTOR_LENGTH], user_id=user.id)
+        # Never the email: the audit log keeps no address (docs/privacy.md); user_id identifies.
+        return cls(label=f"user:{user.id} {user.name}"[:ACTOR_LENGTH], user_id=user.id)
+
+    @staticmethod
+    def deleted_label(user_id: int) -> str:
+        """What a deleted account's audit rows say instead of its name."""
+        return f"user:{user_id} (deleted)"
 
     @classmethod
     def booker(cls, callsign: str) -> Actor:

@@ -43,7 +43,12 @@ async def occupant_ended(
     else:
         sources = {
             BookingStatus.RELEASED: (BookingStatus.CLAIMED,),
-            BookingStatus.CANCELLED: (BookingStatus.HELD, BookingStatus.OFFERED),
+            # A hold given up, an offer declined, a pending booking whose booker deleted it.
+            BookingStatus.CANCELLED: (
+                BookingStatus.HELD,
+                BookingStatus.OFFERED,
+                BookingStatus.UNCONFIRMED,
+            ),
         }[status]
         ended = await repository.end_occupant(
             connection, occupant_id=occupant.id, from_statuses=sources, status=status, now=now

@@ -74,15 +74,44 @@ async def booking_release(
             raise Forbidden("This manage token does not belong to that booking.", code="bad_token")
         actor = Actor.booker(booking.pilot_callsign or "")
     elif user is not None:
-        if not can_manage(context, user):
+        if not await can_manage(
+            session, event_id=context.event_id, organizer_id=context.organizer_id, user=user
+        ):
             raise Forbidden(
                 "Only the booker or the event's organizer can release it.", code="not_organizer"
             )
         actor = Actor.of_user(user)
     else:
         raise Unauthorized("Send the booking's X-Manage-Token, or sign in as its organizer.")
+    released_by = "booker" if manage_token is not None else "organizer"
+    await release_claim(
+        session,
+        context=context,
+        booking=booking,
+        actor=actor,
+        released_by=released_by,
+        promote=promote,
+        now=now,
+    )
+    await session.refresh(booking)
+    return booking
+
+
+async def release_claim(
+    session: AsyncSession,
+    *,
+    context: Row[Any],
+    booking: Booking,
+    actor: Actor,
+    released_by: str,
+    now: datetime,
+    promote: bool = True,
+) -> None:
+    """Release `booking`, the claim occupying the slot of `context` (authorized by the caller):
+    the waitlist moves up, the booker's mail and the webhooks are queued, the roster hears of it.
+    409 `already_released` when it is not the slot's claim any more."""
     occupant = Occupant.of(context._mapping)
-    released = occupant is not None and occupant.id == booking_id
+    released, promoted = occupant is not None and occupant.id == booking.id, None
     if released:
         released, promoted = await occupant_ended(
             session,
@@ -96,10 +125,9 @@ async def booking_release(
         raise Conflict(
             f"This booking of {slot_label(context)} is already released.", code="already_released"
         )
-    released_by = "booker" if manage_token is not None else "organizer"
     await release_notices(session, context=context, booking=booking, by=released_by, now=now)
     payload = {
-        "booking_id": booking_id,
+        "booking_id": booking.id,
         "slot_id": context.id,
         "label": slot_label(context),
         "callsign": booking.pilot_callsign,
@@ -112,5 +140,3 @@ async def booking_release(
         audit=AuditEntry(actor=actor, action="booking.released", payload=payload),
         now=now,
     )
-    await session.refresh(booking)
-    return booking

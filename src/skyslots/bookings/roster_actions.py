@@ -40,7 +40,9 @@ async def booking_move(
         contexts[sid] = await repository.slot_context(connection, sid)
     source, target = contexts[booking.slot_id], contexts[slot_id]
     assert source is not None
-    ensure_can_manage(source, user)
+    await ensure_can_manage(
+        session, event_id=source.event_id, organizer_id=source.organizer_id, user=user
+    )
     if target is None or target.event_id != source.event_id:
         raise ValidationFailed("slot_id", f"slot {slot_id} is not a slot of this event")
     if booking.status != BookingStatus.CLAIMED:

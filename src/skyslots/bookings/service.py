@@ -130,7 +130,12 @@ async def booking_claim(
     if assigned_by is None:
         ensure_bookable(context, context, now)
     else:
-        ensure_can_manage(context, assigned_by)
+        await ensure_can_manage(
+            session,
+            event_id=context.event_id,
+            organizer_id=context.organizer_id,
+            user=assigned_by,
+        )
     if assigned_by is not None and context.status == EventStatus.CANCELLED:
         raise Conflict(
             f"{context.title} was cancelled; it takes no bookings.", code="event_not_published"

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
+from skyslots.accounts.deps import DatabaseDep, EventCreator, OptionalUser, OrganizerUser
 from skyslots.events.detail import event_detail
 from skyslots.events.schemas import EventCreate, EventDetail, EventOut, EventPage, EventUpdate
 from skyslots.events.service import event_create, event_delete, event_update, events_published
@@ -43,7 +43,7 @@ async def get_event(event_id: RowId, db: DatabaseDep, viewer: OptionalUser) -> E
 
 
 @router.post("", status_code=201)
-async def create_event(data: EventCreate, db: DatabaseDep, user: OrganizerUser) -> EventOut:
+async def create_event(data: EventCreate, db: DatabaseDep, user: EventCreator) -> EventOut:
     """Create an event; it stays a draft unless `status` says otherwise."""
     event = await db.transaction(event_create, organizer=user, data=data)
     return EventOut.model_validate(event)
@@ -60,6 +60,6 @@ async def update_event(
 
 @router.delete("/{event_id}", status_code=204)
 async def delete_event(event_id: RowId, db: DatabaseDep, user: OrganizerUser) -> Response:
-    """Delete an event with its slots and bookings."""
+    """Delete an event with its slots and bookings: its owner or an admin (not a co-organizer)."""
     await db.transaction(event_delete, event_id=event_id, user=user)
     return Response(status_code=204)

@@ -13,7 +13,8 @@ from skyslots.db import utcnow
 from skyslots.errors import Forbidden, NotFound, ValidationFailed
 from skyslots.events.airports import airport_lookup
 from skyslots.events.schemas import EventCreate, EventUpdate
-from skyslots.models import Event, EventStatus, Role, Slot, User
+from skyslots.models import Event, EventOrganizer, EventStatus, Role, Slot, User
+from skyslots.organizers.repository import co_organizes
 from skyslots.roster import roster_changed, roster_deleted
 from skyslots.webhooks.fanout import webhooks_fan_out
 
@@ -34,19 +35,41 @@ AUDITED_FIELDS = (
 
 
 class Organized(Protocol):
+    """An event, or a row about one (a slot's context) that names its event and owner."""
+
     @property
     def organizer_id(self) -> int: ...
 
 
-def can_manage(event: Organized, user: User | None) -> bool:
+async def can_manage(
+    session: AsyncSession, *, event_id: int, organizer_id: int, user: User | None
+) -> bool:
+    """The one rule for managing an event: its owner, one of its co-organizers, or an admin."""
+    if user is None or user.id is None:
+        return False
+    if user.role == Role.ADMIN or user.id == organizer_id:
+        return True
+    return await co_organizes(session, event_id=event_id, user_id=user.id)
+
+
+async def ensure_can_manage(
+    session: AsyncSession, *, event_id: int, organizer_id: int, user: User
+) -> None:
+    """403 unless `user` may manage the event (see `can_manage`)."""
+    if not await can_manage(session, event_id=event_id, organizer_id=organizer_id, user=user):
+        raise Forbidden(
+            "Only this event's organizers or an admin can do that.", code="not_organizer"
+        )
+
+
+def owns(event: Organized, user: User | None) -> bool:
+    """The owner's and admins' rights: delete the event, choose its co-organizers."""
     return user is not None and (user.role == Role.ADMIN or user.id == event.organizer_id)
 
 
-def ensure_can_manage(event: Event, user: User) -> None:
-    if not can_manage(event, user):
-        raise Forbidden(
-            "Only this event's organizer or an admin can do that.", code="not_organizer"
-        )
+def ensure_owns(event: Event, user: User) -> None:
+    if not owns(event, user):
+        raise Forbidden("Only this event's owner or an admin can do that.", code="not_owner")
 
 
 async def event_get(session: AsyncSession, *, event_id: int, for_update: bool = False) -> Event:
@@ -63,7 +86,7 @@ async def event_get(session: AsyncSession, *, event_id: int, for_update: bool = 
 async def event_visible(session: AsyncSession, *, event_id: int, viewer: User | None) -> Event:
     """The event if the viewer may see it: drafts only for their organizer and admins."""
     event = await event_get(session, event_id=event_id)
-    if event.status == EventStatus.DRAFT and not can_manage(event, viewer):
+    if event.status == EventStatus.DRAFT and not await _manages(session, event, viewer):
         raise NotFound(f"Event {event_id} does not exist.", code="event_not_found")
     return event
 
@@ -71,8 +94,20 @@ async def event_visible(session: AsyncSession, *, event_id: int, viewer: User | 
 async def event_managed(session: AsyncSession, *, event_id: int, user: User) -> Event:
     """The event if `user` may manage it: 404 when unknown, 403 when not theirs."""
     event = await event_get(session, event_id=event_id)
-    ensure_can_manage(event, user)
+    await ensure_can_manage(session, event_id=event_id, organizer_id=event.organizer_id, user=user)
     return event
+
+
+async def event_owned(session: AsyncSession, *, event_id: int, user: User) -> Event:
+    """The event if `user` owns it (or is an admin): 404 when unknown, 403 otherwise."""
+    event = await event_get(session, event_id=event_id)
+    ensure_owns(event, user)
+    return event
+
+
+async def _manages(session: AsyncSession, event: Event, user: User | None) -> bool:
+    assert event.id is not None
+    return await can_manage(session, event_id=event.id, organizer_id=event.organizer_id, user=user)
 
 
 def _serializable(values: dict[str, Any]) -> dict[str, Any]:
@@ -197,8 +232,9 @@ async def event_update(
 
 
 async def event_delete(session: AsyncSession, *, event_id: int, user: User) -> None:
-    """Delete an event with its slots and bookings; the audit log keeps a record."""
-    event = await event_managed(session, event_id=event_id, user=user)
+    """Delete an event with its slots and bookings (its owner or an admin); the audit log keeps
+    a record."""
+    event = await event_owned(session, event_id=event_id, user=user)
     audit_record(
         session,
         actor=Actor.of_user(user),
@@ -246,8 +282,9 @@ async def events_published(
 
 
 async def events_managed_by(session: AsyncSession, *, user: User) -> list[Event]:
-    """Events the user organizes (all events for an admin), newest start first."""
+    """Events the user owns or co-organizes (all events for an admin), newest start first."""
     statement = select(Event).order_by(Event.start_datetime.desc(), Event.id.desc())
     if user.role != Role.ADMIN:
-        statement = statement.where(Event.organizer_id == user.id)
+        co_organized = select(EventOrganizer.event_id).where(EventOrganizer.user_id == user.id)
+        statement = statement.where((Event.organizer_id == user.id) | Event.id.in_(co_organized))
     return list((await session.execute(statement)).scalars())

@@ -27,7 +27,7 @@ _IDENTITY = ("authorization", "x-manage-token", "x-hold-token")
 _NOT_KEPT = {429}  # refused before it ran: a retry later should run
 
 
-def _sealer(secret_key: str) -> Fernet:
+def answer_sealer(secret_key: str) -> Fernet:
     """Kept answers are encrypted: a booking's carries its manage token, stored nowhere else
     in the clear."""
     key = hmac.new(secret_key.encode(), b"idempotency-responses", hashlib.sha256).digest()
@@ -65,7 +65,7 @@ class IdempotencyMiddleware:
     def _seal(self, scope: Scope) -> Fernet:
         secret: str = scope["app"].state.settings.secret_key
         if secret not in self._sealers:
-            self._sealers[secret] = _sealer(secret)
+            self._sealers[secret] = answer_sealer(secret)
         return self._sealers[secret]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -127,6 +127,6 @@ async def _purge(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-async def purge_expired(db: Database) -> int:
-    """Delete keys older than 24 h (beat's hourly cleanup)."""
-    return await db.transaction(_purge, utcnow())
+async def purge_expired(db: Database, *, now: datetime | None = None) -> int:
+    """Delete keys older than 24 h (beat's hourly retention job, jobs.work.purge_retention)."""
+    return await db.transaction(_purge, now or utcnow())

@@ -15,6 +15,8 @@ from skyslots.jobs.schedule import (
     RELAY_EXPORTS_TASK,
     RELAY_TASK,
     REMINDERS_TASK,
+    RETENTION_SECONDS,
+    RETENTION_TASK,
     SWEEP_SECONDS,
     SWEEP_TASK,
 )
@@ -57,6 +59,11 @@ def make_celery() -> Celery:
                 "task": CLEAN_STORAGE_TASK,
                 "schedule": CLEAN_STORAGE_SECONDS,
                 "options": {"expires": CLEAN_STORAGE_SECONDS},
+            },
+            "purge-retention": {
+                "task": RETENTION_TASK,
+                "schedule": RETENTION_SECONDS,
+                "options": {"expires": RETENTION_SECONDS},
             },
         },
         imports=["skyslots.jobs.tasks"],

@@ -18,12 +18,14 @@ from skyslots.jobs.kick import KICK_KEY
 from skyslots.jobs.schedule import (
     CLEAN_STORAGE_SECONDS,
     DELIVER_TASK,
+    RETENTION_SECONDS,
     RUN_EXPORT_TASK,
     SWEEP_SECONDS,
 )
 from skyslots.jobs.work import (
     clean_old_artifacts,
     deliver_outbox,
+    purge_retention,
     queue_reminders,
     sweep_holds,
 )
@@ -33,9 +35,17 @@ from skyslots.storage.base import Storage
 log = logging.getLogger(__name__)
 KICK_BATCH_SECONDS = 0.02
 KICK_BATCH_MAX = 200
+# Not at start-up, with the migrations and the first requests: a minute later, then hourly.
+RETENTION_FIRST_AFTER_SECONDS = 60.0
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[object]], wake: asyncio.Event) -> None:
+async def _every(
+    seconds: float,
+    job: Callable[[], Awaitable[object]],
+    wake: asyncio.Event,
+    first_after: float = 0.0,
+) -> None:
+    await asyncio.sleep(first_after)
     while True:
         try:
             await job()
@@ -70,6 +80,14 @@ async def _in_process(
         asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
         asyncio.create_task(
             _every(settings.reminder_poll_seconds, lambda: queue_reminders(db), never)
+        ),
+        asyncio.create_task(
+            _every(
+                RETENTION_SECONDS,
+                lambda: purge_retention(db, settings),
+                never,
+                first_after=RETENTION_FIRST_AFTER_SECONDS,
+            )
         ),
     ]
     runner: ExportRunner | None = None

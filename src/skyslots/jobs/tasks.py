@@ -13,6 +13,7 @@ from skyslots.jobs.schedule import (
     RELAY_EXPORTS_TASK,
     RELAY_TASK,
     REMINDERS_TASK,
+    RETENTION_TASK,
     RUN_EXPORT_TASK,
     SWEEP_TASK,
     WARM_TASK,
@@ -21,6 +22,7 @@ from skyslots.jobs.work import (
     clean_old_artifacts,
     deliver_outbox,
     exports_to_run,
+    purge_retention,
     queue_reminders,
     sweep_holds,
     warm_artifacts,
@@ -88,3 +90,9 @@ def relay_exports_task() -> int:
     for export_id in ids:
         celery.send_task(RUN_EXPORT_TASK, args=[export_id])
     return len(ids)
+
+
+@celery.task(name=RETENTION_TASK)
+def purge_retention_task() -> int:
+    """Beat, hourly: purge the personal data of events past their retention."""
+    return runtime().run(lambda rt: purge_retention(rt.db, rt.settings))

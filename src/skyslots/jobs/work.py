@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from skyslots.calendars.cache import warm_event_calendars
 from skyslots.config import Settings
@@ -12,8 +13,10 @@ from skyslots.discord.triggers import summaries_due
 from skyslots.exports.images import roster_images_due
 from skyslots.exports.run import exports_due
 from skyslots.holds.sweep import sweep_once
+from skyslots.idempotency.store import purge_expired as purge_expired_keys
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.relay import Sender, deliver
+from skyslots.privacy.retention import retention_purge
 from skyslots.reminders.due import reminders_due
 from skyslots.storage.base import Storage
 from skyslots.storage.cleanup import clean_storage
@@ -80,3 +83,17 @@ async def exports_to_run(db: Database, settings: Settings) -> list[int]:
         roster_images_due, debounce_seconds=settings.roster_image_seconds, now=utcnow()
     )
     return [*ids, *images]
+
+
+async def purge_retention(db: Database, settings: Settings, *, now: datetime | None = None) -> int:
+    """Purge the emails and notes of events that ended SKYSLOTS_RETENTION_DAYS ago (as of `now`),
+    and idempotency keys past their 24 h; how many events were purged. One transaction per
+    batch of events."""
+    now = now or utcnow()
+    await purge_expired_keys(db, now=now)
+    purged = 0
+    while batch := await db.transaction(retention_purge, days=settings.retention_days, now=now):
+        purged += batch
+    if purged:
+        log.info("retention: personal data of %d ended events purged", purged)
+    return purged

@@ -91,7 +91,9 @@ async def _managed_slot(
 ) -> tuple[Slot, Event]:
     slot = await slot_get(session, slot_id=slot_id, for_update=for_update)
     event = await event_get(session, event_id=slot.event_id)
-    ensure_can_manage(event, user)
+    await ensure_can_manage(
+        session, event_id=slot.event_id, organizer_id=event.organizer_id, user=user
+    )
     return slot, event
 
 

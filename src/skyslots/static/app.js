@@ -1205,6 +1205,22 @@ function setupConfirmations() {
   });
 }
 
+function setupCopyButtons() {
+  // "Copy" next to a value shown once (a new API token).
+  for (const button of $$("[data-copy]")) {
+    button.addEventListener("click", async () => {
+      const input = $(button.dataset.copy);
+      try {
+        await navigator.clipboard.writeText(input.value);
+      } catch {
+        input.select();
+        document.execCommand?.("copy");
+      }
+      button.textContent = "Copied";
+    });
+  }
+}
+
 function setupSelectAll() {
   // A header checkbox ticks or clears every box of its name (the organizer's bulk lock).
   for (const all of $$("[data-select-all]")) {
@@ -1253,6 +1269,7 @@ setupTimeToggle();
 setupConfirmations();
 setupAirportLookup();
 setupSelectAll();
+setupCopyButtons();
 setupOfferCountdown();
 const page = $("#event-page");
 if (page) {

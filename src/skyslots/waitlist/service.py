@@ -208,12 +208,19 @@ async def waitlist_leave(
         raise Conflict(
             "This entry became a booking; release the booking instead.", code="already_promoted"
         )
+    await entry_leave(session, entry=entry, actor=Actor.booker(entry.pilot_callsign), now=now)
+
+
+async def entry_leave(
+    session: AsyncSession, *, entry: WaitlistEntry, actor: Actor, now: datetime
+) -> None:
+    """`entry` leaves the line (authorized by the caller); an open offer is declined and passes
+    to the next person. Nothing happens to an entry no longer waiting or offered."""
     if entry.status not in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED):
         return
     offered = entry.status == WaitlistStatus.OFFERED
     entry.status, entry.updated_at = WaitlistStatus.LEFT.value, now
     await session.flush()
-    actor = Actor.booker(entry.pilot_callsign)
     if not offered:
         audit_record(
             session,

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from skyslots.config import Settings
 from skyslots.web import (
+    account,
     airports,
     auth,
     manage,
@@ -16,8 +17,11 @@ from skyslots.web import (
     organizer_locks,
     organizer_roster,
     organizer_slots,
+    organizer_team,
+    organizer_tokens,
     organizer_tools,
     organizer_waitlist,
+    privacy,
     public,
     waitlist,
 )
@@ -28,8 +32,9 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
-    pages = (*pages, organizer_exports)
-    for module in (*modules, *pages):
+    pages = (*pages, organizer_exports, privacy, account)
+    accounts = (organizer_team, organizer_tokens)
+    for module in (*modules, *pages, *accounts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")
     app.add_middleware(

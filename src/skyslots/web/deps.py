@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from skyslots.accounts.deps import DatabaseDep
+from skyslots.accounts.deps import DatabaseDep, has_organizer_duties
 from skyslots.accounts.service import user_get
 from skyslots.errors import Forbidden, Unauthorized
 from skyslots.models import Role, User
@@ -28,12 +28,22 @@ async def session_user(request: Request, db: DatabaseDep) -> User | None:
     return user
 
 
-async def organizer_page_user(user: Annotated[User | None, Depends(session_user)]) -> User:
-    """An organizer or admin; anyone else is sent to sign in (401) or refused (403)."""
+async def organizer_page_user(
+    db: DatabaseDep, user: Annotated[User | None, Depends(session_user)]
+) -> User:
+    """An organizer, admin or co-organizer; anyone else is sent to sign in (401) or refused
+    (403)."""
     if user is None:
         raise Unauthorized("Sign in to manage events.")
-    if user.role not in (Role.ORGANIZER, Role.ADMIN):
+    if not await has_organizer_duties(db, user):
         raise Forbidden("Only organizers and admins can manage events.", code="not_organizer")
+    return user
+
+
+async def event_creator_page_user(user: Annotated[User, Depends(organizer_page_user)]) -> User:
+    """Creating events takes an organizer or admin account."""
+    if user.role not in (Role.ORGANIZER, Role.ADMIN):
+        raise Forbidden("Only organizers and admins can create events.", code="not_organizer")
     return user
 
 
@@ -59,5 +69,6 @@ async def checked_upload(request: Request) -> FormData:
 
 SessionUser = Annotated[User | None, Depends(session_user)]
 OrganizerPage = Annotated[User, Depends(organizer_page_user)]
+EventCreatorPage = Annotated[User, Depends(event_creator_page_user)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 CheckedUpload = Annotated[FormData, Depends(checked_upload)]

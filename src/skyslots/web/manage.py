@@ -1,4 +1,5 @@
-"""The booker's manage link: see the booking and release it, with the one-time token."""
+"""The booker's manage link: see the booking, release it, download or delete its personal data,
+with the one-time token."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from skyslots.bookings.confirm import booking_confirm
 from skyslots.bookings.manage import booking_for_token
 from skyslots.bookings.release import booking_release
 from skyslots.errors import Conflict
+from skyslots.privacy.api import ATTACHMENT
+from skyslots.privacy.erase import booking_personal_data_delete
+from skyslots.privacy.export import booking_data
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm
@@ -24,16 +28,43 @@ async def _manage_page(
     request: Request, db: DatabaseDep, booking_id: int, token: str, **extra: object
 ) -> Response:
     managed = await db.read(booking_for_token, booking_id=booking_id, manage_token=token)
-    context = {"managed": managed, "token": token, "released": False, "notice": None, **extra}
+    context = {
+        "managed": managed, "token": token, "released": False, "notice": None,
+        "deleting": False, "forgotten": False, **extra,
+    }  # fmt: skip
     return render(request, "manage.html", context)
 
 
 @router.get("/bookings/{booking_id}/manage")
 async def manage_page(
-    request: Request, booking_id: int, db: DatabaseDep, token: Annotated[str, Query()] = ""
+    request: Request,
+    booking_id: int,
+    db: DatabaseDep,
+    token: Annotated[str, Query()] = "",
+    delete: Annotated[bool, Query()] = False,
 ) -> Response:
-    """A booking as its booker sees it, with a button to release it."""
-    return await _manage_page(request, db, booking_id, token)
+    """A booking as its booker sees it, with buttons to release it, download or delete its data
+    (`delete=1`: the deletion's confirmation step)."""
+    return await _manage_page(request, db, booking_id, token, deleting=delete)
+
+
+@router.get("/bookings/{booking_id}/data")
+async def booking_data_download(
+    booking_id: RowId, db: DatabaseDep, token: Annotated[str, Query()] = ""
+) -> Response:
+    """The manage page's "Download my data": GET /api/bookings/{id}/data as a file."""
+    data = await db.read(booking_data, booking_id=booking_id, manage_token=token)
+    return Response(data.model_dump_json(), media_type="application/json", headers=ATTACHMENT)
+
+
+@router.post("/bookings/{booking_id}/personal-data", dependencies=RATE_LIMITED)
+async def personal_data_form(
+    request: Request, booking_id: RowId, db: DatabaseDep, form: CheckedForm
+) -> Response:
+    """Delete the booking's personal data (DELETE /api/bookings/{id}/personal-data's service)."""
+    token = form_values(form, ["token"])["token"]
+    await db.transaction(booking_personal_data_delete, booking_id=booking_id, manage_token=token)
+    return await _manage_page(request, db, booking_id, token, forgotten=True)
 
 
 @router.post("/bookings/{booking_id}/manage", dependencies=RATE_LIMITED)

@@ -14,9 +14,10 @@ from skyslots.errors import ValidationFailed
 from skyslots.events.schemas import EventCreate, EventUpdate
 from skyslots.events.service import event_create, event_managed, event_update, events_managed_by
 from skyslots.events.stats import SlotCounts, slot_counts
-from skyslots.models import Event, EventStatus, User
+from skyslots.models import Event, EventStatus, Role, User
+from skyslots.organizers.repository import co_organized_event_ids
 from skyslots.validation import RowId
-from skyslots.web.deps import CheckedForm, OrganizerPage
+from skyslots.web.deps import CheckedForm, EventCreatorPage, OrganizerPage
 from skyslots.web.forms import FormErrors, form_errors, form_values, parse
 from skyslots.web.templating import PageRoute, render, web_session
 
@@ -74,17 +75,25 @@ def _parsed(values: dict[str, str]) -> dict[str, Any]:
 
 async def _dashboard(
     session: AsyncSession, *, user: User
-) -> tuple[list[Event], dict[int, SlotCounts]]:
+) -> tuple[list[Event], dict[int, SlotCounts], set[int]]:
     events = await events_managed_by(session, user=user)
     counts = await slot_counts(session, event_ids=[e.id for e in events if e.id is not None])
-    return events, counts
+    assert user.id is not None
+    co_organized = set(await co_organized_event_ids(session, user_id=user.id))
+    return events, counts, co_organized
 
 
 @router.get("")
 async def dashboard(request: Request, db: DatabaseDep, user: OrganizerPage) -> Response:
     """My events with their slot counts."""
-    events, counts = await db.read(_dashboard, user=user)
-    return render(request, "organizer/dashboard.html", {"events": events, "counts": counts})
+    events, counts, co_organized = await db.read(_dashboard, user=user)
+    context = {
+        "events": events,
+        "counts": counts,
+        "co_organized": co_organized,
+        "may_create": user.role in (Role.ORGANIZER, Role.ADMIN),
+    }
+    return render(request, "organizer/dashboard.html", context)
 
 
 def _event_form(
@@ -106,14 +115,14 @@ def _event_form(
 
 
 @router.get("/events/new")
-async def new_event_page(request: Request, user: OrganizerPage) -> Response:
+async def new_event_page(request: Request, user: EventCreatorPage) -> Response:
     """The form for a new event."""
     return _event_form(request, event=None, values={"status": "draft"}, errors={})
 
 
 @router.post("/events/new")
 async def create_event(
-    request: Request, db: DatabaseDep, user: OrganizerPage, form: CheckedForm
+    request: Request, db: DatabaseDep, user: EventCreatorPage, form: CheckedForm
 ) -> Response:
     """Create the event, then go on to its slots."""
     values = _event_values(form)

@@ -54,7 +54,16 @@ async def home(
     return render(request, "home.html", context)
 
 
-def roster_context(event: EventDetail, viewer: User | None) -> dict[str, Any]:
+async def viewer_manages(db: DatabaseDep, event: EventDetail, viewer: User | None) -> bool:
+    """Whether the page shows "Manage this event" (no query for anonymous visitors)."""
+    if viewer is None:
+        return False
+    return await db.read(
+        can_manage, event_id=event.id, organizer_id=event.organizer_id, user=viewer
+    )
+
+
+def roster_context(event: EventDetail, *, manages: bool) -> dict[str, Any]:
     minutes = int((event.end_datetime - event.start_datetime).total_seconds() // 60)
     now = utcnow()
     return {
@@ -62,7 +71,7 @@ def roster_context(event: EventDetail, viewer: User | None) -> dict[str, Any]:
         "duration": f"{minutes // 60} h" + (f" {minutes % 60:02d} min" if minutes % 60 else ""),
         "roster": build_roster(event, now),
         "booking_window": booking_window(event, now),
-        "can_manage": can_manage(event, viewer),  # type: ignore[arg-type]
+        "can_manage": manages,
         "slot_state": slot_state,
         "slot_label": slot_label,
         "slot_times": slot_times,
@@ -110,7 +119,7 @@ async def event_page_response(
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
     claim = _find_slot(event, extra.pop("claim", None))
     wait = _wait_target(event, extra.pop("wait", None))
-    context = roster_context(event, viewer)
+    context = roster_context(event, manages=await viewer_manages(db, event, viewer))
     defaults = {
         "values": {}, "errors": {}, "booked": None, "conflict": None,
         "wait_values": {}, "wait_errors": {}, "wait_conflict": None, "waited": None,
@@ -140,7 +149,8 @@ async def roster_fragment(
 ) -> Response:
     """The roster alone: the live page swaps it in when slots are added or removed."""
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
-    return render(request, "_roster.html", roster_context(event, viewer))
+    context = roster_context(event, manages=await viewer_manages(db, event, viewer))
+    return render(request, "_roster.html", context)
 
 
 @router.post("/events/{event_id}/book/{slot_id}", dependencies=RATE_LIMITED)

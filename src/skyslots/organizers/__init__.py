@@ -1,0 +1,1 @@
+"""Co-organizers: accounts that manage an event besides its owner."""

@@ -1,0 +1,1 @@
+"""Personal API tokens: `Authorization: Bearer sks_…` for organizers' scripts."""

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from skyslots.models import TokenScope
+from skyslots.validation import clean_text
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="What the token is for.")
+    scope: TokenScope = Field(description="`read`: GET and HEAD only; `write`: everything.")
+
+    @field_validator("name")
+    @classmethod
+    def _trim(cls, value: str) -> str:
+        return clean_text(value)
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    scope: TokenScope
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        default=None, description="Its last use, to the minute (updated at most once a minute)."
+    )
+
+
+class TokenCreated(BaseModel):
+    """The new token: `token` is shown this once and never again."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    scope: TokenScope
+    token: str
+    created_at: datetime

@@ -12,6 +12,7 @@ import logging
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.exports.run import run_export
+from skyslots.jobs.stopping import cancel_all
 from skyslots.jobs.work import exports_to_run
 from skyslots.storage.base import Storage
 
@@ -63,6 +64,4 @@ class ExportRunner:
         if not pending:
             return
         _done, late = await asyncio.wait(pending, timeout=SHUTDOWN_SECONDS)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await cancel_all(late)

@@ -22,6 +22,7 @@ from skyslots.jobs.schedule import (
     RUN_EXPORT_TASK,
     SWEEP_SECONDS,
 )
+from skyslots.jobs.stopping import cancel_all
 from skyslots.jobs.work import (
     clean_old_artifacts,
     deliver_outbox,
@@ -104,9 +105,7 @@ async def _in_process(
         db.share_with_sessions(**{KICK_KEY: None, EXPORT_KICK_KEY: None})
         if runner is not None:
             await runner.close(relay)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_all(tasks)
 
 
 @asynccontextmanager

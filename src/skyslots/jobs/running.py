@@ -22,10 +22,10 @@ from skyslots.jobs.schedule import (
     RUN_EXPORT_TASK,
     SWEEP_SECONDS,
 )
+from skyslots.jobs.stopping import cancel_all
 from skyslots.jobs.work import (
     clean_old_artifacts,
     deliver_outbox,
-    exports_to_run,
     purge_retention,
     queue_reminders,
     sweep_holds,
@@ -52,8 +52,11 @@ async def _every(
             await job()
         except Exception:
             log.exception("background job failed; trying again in %.0f s", seconds)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+        # arrives as its timeout fires, and the lifespan's shutdown then waits for ever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await wake.wait()
         wake.clear()
 
 
@@ -89,30 +92,20 @@ async def _in_process(
         ),
     ]
     runner: ExportRunner | None = None
+    relay: asyncio.Task[None] | None = None
     if storage is not None:
         clean = lambda: clean_old_artifacts(storage, settings)  # noqa: E731
         tasks.append(asyncio.create_task(_every(CLEAN_STORAGE_SECONDS, clean, never)))
         runner = ExportRunner(db, storage, settings)
-        tasks.append(
-            asyncio.create_task(
-                _every(settings.outbox_poll_seconds, lambda: _start_due(runner), never)
-            )
-        )
+        relay = asyncio.create_task(runner.relay(settings.outbox_poll_seconds))
     db.share_with_sessions(**{KICK_KEY: kick, EXPORT_KICK_KEY: runner.kick if runner else None})
     try:
         yield
     finally:
         db.share_with_sessions(**{KICK_KEY: None, EXPORT_KICK_KEY: None})
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         if runner is not None:
-            await runner.close()
-
-
-async def _start_due(runner: ExportRunner) -> None:
-    for export_id in await exports_to_run(runner.db, runner.settings):
-        runner.start(export_id)
+            await runner.close(relay)
+        await cancel_all(tasks)
 
 
 @asynccontextmanager

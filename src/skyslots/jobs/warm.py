@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.jobs.schedule import WARM_DEBOUNCE_SECONDS, WARM_TASK
+from skyslots.jobs.stopping import cancel_all
 from skyslots.jobs.work import warm_artifacts
 from skyslots.roster import WATCH_KEY
 from skyslots.storage.base import Storage
@@ -51,8 +52,7 @@ async def warming(
         yield
     finally:
         db.share_with_sessions(**{WATCH_KEY: None})
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_all([task])
 
 
 def artifacts_warming(

@@ -85,36 +85,52 @@ def _atc_grid(pdf: RosterPdf, roster: Roster) -> None:
         pdf.ln(2)
 
 
+ROW_HEIGHT = 5.0
+
+
+def _fit(pdf: RosterPdf, text: str, width: float) -> str:
+    """`text` cut (with an ellipsis) to one line of `width` mm."""
+    room = width - 2 * pdf.c_margin
+    if pdf.get_string_width(text) <= room:
+        return text
+    while text and pdf.get_string_width(text + "\u2026") > room:
+        text = text[:-1]
+    return text + "\u2026"
+
+
+def _pilot_header(pdf: RosterPdf, widths: list[float]) -> None:
+    pdf.set_font(FONT, "B", 8.5)
+    pdf.set_fill_color(225, 230, 240)  # as HEADING (the ATC grid's table headings)
+    for label, width in zip(PILOT_COLUMNS, widths, strict=True):
+        pdf.cell(width, ROW_HEIGHT, label, border="B", fill=True)
+    pdf.ln(ROW_HEIGHT)
+    pdf.set_font(FONT, "", 8.5)
+
+
 def _pilots(pdf: RosterPdf, roster: Roster) -> None:
+    """One line per pilot slot, the header again on every page: plain cells rather than fpdf2's
+    table (whose per-cell line breaking took seconds at 2,000 rows)."""
     if not roster.pilots:
         return
     _heading(pdf, "Pilots")
-    with pdf.table(
-        col_widths=PILOT_WIDTHS,
-        width=pdf.epw,
-        align="LEFT",
-        headings_style=HEADING,
-        line_height=4.5,
-        text_align="LEFT",
-    ) as table:
-        table.row(PILOT_COLUMNS)
-        for slot in roster.pilots:
-            callsign, name = occupant(slot)
-            block = slot.start_time and slot.end_time
-            when = zulu(slot.slot_time) or (
-                block_label(slot.start_time, slot.end_time) if block else ""  # type: ignore[arg-type]
-            )
-            table.row(
-                (
-                    when,
-                    slot.position_name,
-                    slot.origin_icao or "",
-                    slot.destination_icao or "",
-                    slot.aircraft_type or "",
-                    callsign,
-                    name,
-                )
-            )
+    widths = [pdf.epw * w / sum(PILOT_WIDTHS) for w in PILOT_WIDTHS]
+    pdf.set_draw_color(210, 214, 222)
+    _pilot_header(pdf, widths)
+    for slot in roster.pilots:
+        callsign, name = occupant(slot)
+        block = slot.start_time and slot.end_time
+        when = zulu(slot.slot_time) or (
+            block_label(slot.start_time, slot.end_time) if block else ""  # type: ignore[arg-type]
+        )
+        values = (when, slot.position_name, slot.origin_icao or "", slot.destination_icao or "",
+                  slot.aircraft_type or "", callsign, name)  # fmt: skip
+        if pdf.will_page_break(ROW_HEIGHT):
+            pdf.add_page()
+            _pilot_header(pdf, widths)
+        for value, width in zip(values, widths, strict=True):
+            pdf.cell(width, ROW_HEIGHT, _fit(pdf, value, width), border="B")
+        pdf.ln(ROW_HEIGHT)
+    pdf.set_draw_color(0, 0, 0)
 
 
 def roster_pdf(data: ExportData, *, now: datetime) -> bytes:

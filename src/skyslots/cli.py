@@ -199,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.WARNING)
+    for handler in logging.getLogger().handlers:  # skyslots' records have their JSON handler
+        handler.addFilter(lambda record: not record.name.startswith("skyslots"))
     try:
         settings = get_settings()
         args.handler(args, settings)

@@ -103,6 +103,16 @@ class Event(SQLModel, table=True):
         sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
     )
     confirm_seconds: int = Field(default=3600, sa_column=_setting(3600))
+    # Only signed-in people may book (default: anonymous booking, as the architecture advises).
+    booking_requires_login: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
+    # ATC slots without their own min_rating require their type's usual rating (VATSIM.md).
+    apply_rating_defaults: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
     # A Discord channel's webhook (a secret: never in public views or the audit log).
     discord_webhook_url: str | None = Field(
         default=None, sa_column=Column(String(300), nullable=True)

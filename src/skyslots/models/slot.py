@@ -47,6 +47,7 @@ class Slot(SQLModel, table=True):
         ),
         # The key a booking references (its slot and that slot's event), see Booking.
         UniqueConstraint("id", "event_id"),
+        CheckConstraint("min_rating IS NULL OR min_rating BETWEEN 1 AND 12", name="min_rating"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -70,6 +71,8 @@ class Slot(SQLModel, table=True):
     aircraft_type: str | None = Field(default=None, sa_column=Column(String(4), nullable=True))
     route: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     callsign: str | None = Field(default=None, sa_column=Column(String(10), nullable=True))
+    # The VATSIM controller rating id a booker needs (null: anyone, signed in or not).
+    min_rating: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
 
     @property

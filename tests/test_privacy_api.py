@@ -178,7 +178,8 @@ async def test_my_data_export_holds_everything_about_me_and_no_secret(
     data = response.json()
     assert data["user"] == {
         "id": person.account.id, "name": person.name, "email": person.email, "role": "member",
-        "vatsim_id": None, "created_at": data["user"]["created_at"], "has_password": True,
+        "vatsim_id": None, "rating_id": None, "rating_short": None,
+        "created_at": data["user"]["created_at"], "has_password": True,
     }  # fmt: skip
     bookings = data["bookings"]
     assert [b["pilot_callsign"] for b in bookings] == ["ZLD1", "ZLD2"]  # by account, by email
@@ -192,11 +193,18 @@ async def test_my_data_export_holds_everything_about_me_and_no_secret(
     )  # fmt: skip
     assert [a["action_type"] for a in data["audit"]] == ["booking.claimed"]
     assert data["audit"][0]["actor"] == f"user:{person.account.id} {person.name}"
-    assert data["events"] == [] and data["webhook_endpoints"] == []
+    assert data["events"] == [] and data["webhook_endpoints"] == [] and data["api_tokens"] == []
     for secret in ("manage_token", "password_hash", "token_hash", "$argon2"):
         assert secret not in response.text
 
+    made = await client.post(
+        "/api/me/tokens", json={"name": "roster script", "scope": "read"}, headers=organizer.headers
+    )
+    assert made.status_code == 201, made.text
     mine = (await client.get("/api/me/data", headers=organizer.headers)).json()
+    [token] = mine["api_tokens"]
+    assert (token["name"], token["scope"], token["revoked_at"]) == ("roster script", "read", None)
+    assert made.json()["token"] not in str(mine) and "token_hash" not in str(mine)
     assert mine["events"] == [{"id": event["id"], "title": event["title"]}]
     [hook] = mine["webhook_endpoints"]
     assert hook == {"id": hook["id"], "event_id": event["id"], "url": receiver.url}

@@ -18,6 +18,7 @@ from skyslots.db import Database
 from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
 from skyslots.exports.api import router as exports_router
+from skyslots.exports.withdraw import STORAGE_KEY
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
 from skyslots.idempotency.middleware import IdempotencyMiddleware
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rate_limiter = RateLimiter.from_settings(settings)
         app.state.storage = storage_for(settings)
         await prepare_storage(app.state.storage)  # storage that is down only logs a warning
+        app.state.database.share_with_sessions(**{STORAGE_KEY: app.state.storage})
         try:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,

@@ -50,7 +50,8 @@ def _kick_after_commit(session: AsyncSession, export_id: int) -> None:
 async def _same_request(
     session: AsyncSession, *, event_id: int, format: ExportFormat, now: datetime
 ) -> Export | None:
-    """The queued or running export of this event and format, or one finished just now."""
+    """The queued or running export of this event and format, or one finished just now (and
+    not withdrawn since)."""
     recent = now - timedelta(seconds=SAME_REQUEST_SECONDS)
     return await session.scalar(
         select(Export)
@@ -59,7 +60,9 @@ async def _same_request(
             Export.format == format.value,  # type: ignore[arg-type]
             or_(
                 Export.status.in_(_active),  # type: ignore[attr-defined]
-                (Export.status == ExportStatus.DONE.value) & (Export.finished_at >= recent),  # type: ignore[arg-type,operator]
+                (Export.status == ExportStatus.DONE.value)  # type: ignore[arg-type]
+                & (Export.finished_at >= recent)  # type: ignore[arg-type,operator]
+                & Export.object_key.is_not(None),  # type: ignore[union-attr]  # not withdrawn
             ),
         )
         .order_by(Export.id.desc())  # type: ignore[union-attr]

@@ -94,7 +94,7 @@ async def _in_process(
     runner: ExportRunner | None = None
     relay: asyncio.Task[None] | None = None
     if storage is not None:
-        clean = lambda: clean_old_artifacts(storage, settings)  # noqa: E731
+        clean = lambda: clean_old_artifacts(db, storage, settings)  # noqa: E731
         tasks.append(asyncio.create_task(_every(CLEAN_STORAGE_SECONDS, clean, never)))
         runner = ExportRunner(db, storage, settings)
         relay = asyncio.create_task(runner.relay(settings.outbox_poll_seconds))

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from skyslots.config import Settings, get_settings
 from skyslots.db import Database
+from skyslots.exports.withdraw import STORAGE_KEY
 from skyslots.outbox.relay import Sender
 from skyslots.outbox.senders import senders
 from skyslots.realtime.engine import realtime_running
@@ -56,6 +57,7 @@ def runtime() -> WorkerRuntime:
         db, stack = loop.run_until_complete(_open(settings))
         storage = storage_for(settings)
         loop.run_until_complete(prepare(storage))  # down: a warning; each use tries again
+        db.share_with_sessions(**{STORAGE_KEY: storage})
         _current = WorkerRuntime(
             os.getpid(), loop, settings, db, senders(db, settings), storage, stack
         )

@@ -67,8 +67,8 @@ def queue_reminders_task() -> int:
 
 @celery.task(name=CLEAN_STORAGE_TASK)
 def clean_storage_task() -> int:
-    """Beat: delete stored artifacts superseded by newer ones."""
-    return runtime().run(lambda rt: clean_old_artifacts(rt.storage, rt.settings))
+    """Beat: delete stored artifacts superseded by newer ones, and unreferenced export files."""
+    return runtime().run(lambda rt: clean_old_artifacts(rt.db, rt.storage, rt.settings))
 
 
 @celery.task(name=WARM_TASK)

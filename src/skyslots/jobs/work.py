@@ -12,6 +12,7 @@ from skyslots.db import Database, utcnow
 from skyslots.discord.triggers import summaries_due
 from skyslots.exports.images import roster_images_due
 from skyslots.exports.run import exports_due
+from skyslots.exports.withdraw import unreferenced_files_delete
 from skyslots.holds.sweep import sweep_once
 from skyslots.idempotency.store import purge_expired as purge_expired_keys
 from skyslots.models.outbox import DeliveryStatus
@@ -60,9 +61,12 @@ async def queue_reminders(db: Database) -> int:
     return queued
 
 
-async def clean_old_artifacts(storage: Storage, settings: Settings) -> int:
-    """Delete stored objects superseded by a newer one of the same artifact."""
-    return await clean_storage(storage, grace_seconds=settings.presign_seconds)
+async def clean_old_artifacts(db: Database, storage: Storage, settings: Settings) -> int:
+    """Delete stored objects superseded by a newer one of the same artifact, and export files
+    no export points to (withdrawn ones whose deletion was lost, lost leases' files)."""
+    grace = settings.presign_seconds
+    superseded = await clean_storage(storage, grace_seconds=grace)
+    return superseded + await unreferenced_files_delete(db, storage, grace_seconds=grace)
 
 
 async def warm_artifacts(

@@ -18,6 +18,7 @@ from skyslots.bookings.release import release_claim
 from skyslots.bookings.rules import Occupant
 from skyslots.db import utcnow
 from skyslots.errors import Conflict
+from skyslots.exports.withdraw import exports_withdraw
 from skyslots.models import Booking, BookingStatus, Event, User, WaitlistEntry
 from skyslots.models.booking import OCCUPYING
 from skyslots.privacy.export import bookings_of, entries_of
@@ -110,6 +111,7 @@ async def me_delete(session: AsyncSession, *, user: User, now: datetime | None =
     await scrub_traces(
         connection, traces, up_to_id=up_to_id, secret_key=secret_key, user_id=user.id
     )
+    await exports_withdraw(session, event_ids=traces.event_ids, now=now)
     await connection.execute(delete(_users).where(_users.c.id == user.id))
 
 
@@ -133,3 +135,4 @@ async def booking_personal_data_delete(
     await forget_booking(session, booking=booking, traces=traces, actor=actor, now=now)
     secret_key = session.info[LINK_SECRET]
     await scrub_traces(await session.connection(), traces, up_to_id=up_to_id, secret_key=secret_key)
+    await exports_withdraw(session, event_ids=traces.event_ids, now=now)

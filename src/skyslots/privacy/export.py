@@ -10,9 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.bookings.manage import booking_for_token
 from skyslots.db import utcnow
-from skyslots.models import AuditLog, Booking, Event, Slot, User, WaitlistEntry, WebhookEndpoint
+from skyslots.models import (
+    ApiToken,
+    AuditLog,
+    Booking,
+    Event,
+    Slot,
+    User,
+    WaitlistEntry,
+    WebhookEndpoint,
+)
 from skyslots.privacy.schemas import (
     AccountExport,
+    ApiTokenExport,
     AuditExport,
     BookingData,
     BookingExport,
@@ -24,6 +34,8 @@ from skyslots.privacy.schemas import (
     WaitlistEntryExport,
     WebhookExport,
 )
+
+ACCOUNT_FIELDS = ("id", "name", "email", "role", "vatsim_id", "rating_id", "rating_short")
 
 
 def bookings_of(user: User) -> Any:
@@ -38,7 +50,8 @@ def entries_of(user: User) -> Any:
 
 async def my_data(session: AsyncSession, *, user: User, now: datetime | None = None) -> MyData:
     """Everything stored about `user`: account, bookings, waitlist entries, audit rows as actor,
-    the events they own and those events' webhook endpoints (URLs only)."""
+    the events they own, those events' webhook endpoints (URLs only) and their API tokens
+    (names and use, never the tokens)."""
     rows = await session.execute(
         select(Booking, Slot, Event)
         .join(Slot, Slot.id == Booking.slot_id)
@@ -70,9 +83,12 @@ async def my_data(session: AsyncSession, *, user: User, now: datetime | None = N
         .where(WebhookEndpoint.event_id.in_([e.id for e in events]))
         .order_by(WebhookEndpoint.id)
     )
+    tokens = await session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+    )
     account = AccountExport.model_validate(
         {
-            **{k: getattr(user, k) for k in ("id", "name", "email", "role", "vatsim_id")},
+            **{k: getattr(user, k) for k in ACCOUNT_FIELDS},
             "created_at": user.created_at,
             "has_password": user.password_hash is not None,
         }
@@ -85,6 +101,7 @@ async def my_data(session: AsyncSession, *, user: User, now: datetime | None = N
         audit=[AuditExport.model_validate(a) for a in audit],
         events=[OwnedEvent.model_validate(e) for e in events],
         webhook_endpoints=[WebhookExport.model_validate(w) for w in endpoints],
+        api_tokens=[ApiTokenExport.model_validate(t) for t in tokens],
     )
 
 

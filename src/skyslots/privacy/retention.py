@@ -1,5 +1,6 @@
 """Retention: SKYSLOTS_RETENTION_DAYS after an event ends, its bookings' emails and notes and its
-waitlist entries' emails are purged, and its outbox rows that carried them are scrubbed."""
+waitlist entries' emails are purged, its outbox rows that carried them are scrubbed and its CSV
+export files are withdrawn."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from skyslots.exports.withdraw import exports_withdraw
 from skyslots.models import Booking, Event, WaitlistEntry
+from skyslots.models.export import ExportFormat
 from skyslots.privacy.scrub import scrub_outbox
 from skyslots.privacy.traces import Traces
 
@@ -61,4 +64,6 @@ async def retention_purge(session: AsyncSession, *, days: int, now: datetime) ->
         .values(email=None)
     )
     await scrub_outbox(connection, traces, by_target=True)
+    # The spreadsheets carry the emails and notes (rosters and images show neither).
+    await exports_withdraw(session, event_ids=event_ids, formats=[ExportFormat.CSV], now=now)
     return len(event_ids)

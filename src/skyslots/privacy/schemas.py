@@ -83,6 +83,8 @@ class AccountExport(_Row):
     email: str
     role: str
     vatsim_id: int | None
+    rating_id: int | None
+    rating_short: str | None
     created_at: datetime
     has_password: bool
 
@@ -109,6 +111,17 @@ class WebhookExport(_Row):
     url: str
 
 
+class ApiTokenExport(_Row):
+    """A personal API token: its name, scope and use (the token itself is never stored)."""
+
+    id: int
+    name: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
 class MyData(BaseModel):
     """GET /api/me/data: everything SkySlots stores about the signed-in person."""
 
@@ -119,3 +132,4 @@ class MyData(BaseModel):
     audit: list[AuditExport]
     events: list[OwnedEvent]
     webhook_endpoints: list[WebhookExport]
+    api_tokens: list[ApiTokenExport]

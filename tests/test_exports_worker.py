@@ -27,8 +27,7 @@ from tests.exports_support import roster_event
 from tests.helpers import Account, make_account, make_event, make_slots, pilot_slots
 from tests.realtime_redis import PrivateRedis
 from tests.s3_server import S3Server
-from tests.servers import RunningServer, server_env, start_server
-from tests.test_jobs_worker import Job
+from tests.servers import Job, RunningServer, server_env, start_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

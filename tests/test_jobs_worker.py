@@ -4,9 +4,6 @@ server kicking them, and a real SMTP server: mail goes out once through kills an
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,42 +21,10 @@ from skyslots.migrate import migrate
 from tests.conftest import create_postgres_database, drop_postgres_database, make_settings
 from tests.helpers import Account, booking_body, make_account, make_event, make_slots, pilot_slots
 from tests.realtime_redis import PrivateRedis
-from tests.servers import RunningServer, server_env, start_server
+from tests.servers import Job, RunningServer, server_env, start_server
 from tests.smtp_sink import Sink, smtp_sink
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
-
-@dataclass
-class Job:
-    """A `skyslots worker` or `skyslots beat` process (its own process group, to kill it whole)."""
-
-    argv: list[str]
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = self.log.open("ab")
-        self.process = subprocess.Popen(
-            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.process = None
 
 
 @dataclass

@@ -25,8 +25,7 @@ from tests.conftest import create_postgres_database, drop_postgres_database, mak
 from tests.helpers import booking_body, make_account, make_event, make_slots
 from tests.realtime_redis import PrivateRedis
 from tests.s3_server import S3Server
-from tests.servers import server_env, start_server
-from tests.test_jobs_worker import Job
+from tests.servers import Job, server_env, start_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

@@ -12,9 +12,12 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.conftest import service_missing
 from tests.servers import RunningServer, free_port, start_command
@@ -45,34 +48,58 @@ def load_balanced(backends: Sequence[str], *, rule: str = "PathPrefix(`/`)") -> 
     }
 
 
-def start_traefik(
-    backends: Sequence[str],
-    *,
-    dynamic: Mapping[str, Any] | None = None,
-    arguments: Sequence[str] = (),
-    health_path: str = "/health",
-) -> RunningServer:
-    """Traefik on a free port with `dynamic` (default: `load_balanced(backends)`), ready once
-    `health_path` answers 200 through it. X-Forwarded-* from clients are not trusted (Traefik's
-    default): the app sees the address Traefik saw."""
+def run_traefik(dynamic: Mapping[str, Any], *, flags: Sequence[str]) -> RunningServer:
+    """Traefik with the static `flags` (its entry points among them) and `dynamic` through the
+    file provider; returned once its ping answers (on an entry point of its own) and the
+    configuration is loaded. `base_url` is the ping's address until the caller sets another."""
     binary = require_traefik()
     folder = Path(tempfile.mkdtemp(prefix="skyslots-traefik-"))
     config = folder / "dynamic.yml"  # JSON is YAML
-    config.write_text(json.dumps(dynamic if dynamic is not None else load_balanced(backends)))
-    port = free_port()
+    config.write_text(json.dumps(dynamic))
+    ping = free_port()
     argv = [
         binary,
-        f"--entryPoints.web.address=127.0.0.1:{port}",
+        *flags,
         f"--providers.file.filename={config}",
+        f"--entryPoints.traefik.address=127.0.0.1:{ping}",
+        "--ping=true",
         "--log.level=ERROR",
         "--global.checkNewVersion=false",
         "--global.sendAnonymousUsage=false",
-        *arguments,
     ]
     try:
-        proxy = start_command(argv, port=port, health_path=health_path)
+        proxy = start_command(argv, port=ping, health_path="/ping")
     except RuntimeError:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     proxy._temporary.append(folder)
     return proxy
+
+
+def start_traefik(
+    backends: Sequence[str],
+    *,
+    dynamic: Mapping[str, Any] | None = None,
+    health_path: str = "/health",
+    timeout: float = 15.0,
+) -> RunningServer:
+    """Traefik on a free port with `dynamic` (default: `load_balanced(backends)`), returned once
+    `health_path` answers 200 through it. X-Forwarded-* from clients are not trusted (Traefik's
+    default): the app sees the address Traefik saw."""
+    port = free_port()
+    proxy = run_traefik(
+        dynamic if dynamic is not None else load_balanced(backends),
+        flags=[f"--entryPoints.web.address=127.0.0.1:{port}"],
+    )
+    proxy.base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(proxy.base_url + health_path, timeout=2).status_code == 200:
+                return proxy
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proxy.stop()
+            raise RuntimeError(f"{health_path} not answered through traefik in {timeout}s")
+        time.sleep(0.1)

@@ -68,6 +68,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port,
         workers=args.workers,
         log_level="warning",
+        timeout_keep_alive=settings.keep_alive_seconds,
         proxy_headers=False,  # the app reads X-Forwarded-For from SKYSLOTS_TRUSTED_PROXIES only
         # Protocol-level pings find dead WebSocket clients; deflate would compress every
         # broadcast once per socket.

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     ws_gap_timeout_seconds: float = Field(default=0.5, gt=0)
     access_token_minutes: int = Field(default=12 * 60, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    # How long `skyslots serve` keeps an idle HTTP connection open. Longer than the proxy's idle
+    # timeout (Traefik's is set to 60 s in deploy/) and than clients' (httpx: 5 s), so the
+    # client side always closes first and never reuses a connection the server is closing.
+    keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
     log_level: str = "INFO"

@@ -150,6 +150,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
+    ("GET", "/auth/vatsim/login"): PUBLIC,  # with VATSIM configured (world_app): to VATSIM
+    ("GET", "/auth/vatsim/callback"): PUBLIC,  # without a flow: the 400 "start again" page
     # organizer pages
     ("GET", "/organizer"): ORGANIZER_AREA,
     ("GET", "/organizer/tokens"): ORGANIZER_AREA,
@@ -494,7 +496,15 @@ async def socket_answer(app: FastAPI, event_id: int) -> str:
 async def world_app(sqlite_url: str, tmp_path: Path) -> Any:
     """SQLite only: some 600 calls take a minute, and the check under test is engine-neutral
     (the co-organizer query runs on both engines in tests/test_organizers.py)."""
-    settings = make_settings(sqlite_url, tmp_path, webhooks_allow_private=True)
+    settings = make_settings(
+        sqlite_url,
+        tmp_path,
+        webhooks_allow_private=True,
+        # VATSIM sign-in on (never reached: the redirect is only looked at), so its routes answer
+        vatsim_client_id="skyslots-test",
+        vatsim_client_secret="s3cret",
+        vatsim_base_url="http://127.0.0.1:9",
+    )
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         await empty_tables(application.state.database)

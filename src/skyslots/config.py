@@ -56,7 +56,14 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "SkySlots <skyslots@localhost>"
+    # The site's address. Links in mails always use it; the VATSIM redirect URL only when it is
+    # set explicitly (environment or .env), else it follows the request (`public_url_is_set`).
     public_url: str = "http://127.0.0.1:8000"
+    # VATSIM Connect sign-in (docs/security.md "VATSIM Connect"): on when the client id is set.
+    vatsim_client_id: str | None = None
+    vatsim_client_secret: str | None = None
+    vatsim_base_url: str = "https://auth.vatsim.net"  # the sandbox: https://auth-dev.vatsim.net
+    vatsim_timeout_seconds: float = Field(default=10.0, gt=0)
     # Where Discord webhook posts go (the stored webhook URL's path on this base; tests and
     # proxies change it).
     discord_api_url: str = "https://discord.com"
@@ -138,7 +145,15 @@ class Settings(BaseSettings):
         for name in ("s3_endpoint_url", "s3_public_endpoint_url"):
             if not getattr(self, name):
                 setattr(self, name, None)
-        self.public_url = self.public_url.rstrip("/")
+        if self.public_url.endswith("/"):  # assigning marks a field as set: only when needed
+            self.public_url = self.public_url.rstrip("/")
+        self.vatsim_base_url = self.vatsim_base_url.rstrip("/")
+        if not self.vatsim_client_id:
+            self.vatsim_client_id = None
+        elif not self.vatsim_client_secret:
+            raise ValueError(
+                "SKYSLOTS_VATSIM_CLIENT_SECRET must be set with SKYSLOTS_VATSIM_CLIENT_ID"
+            )
         self.discord_api_url = self.discord_api_url.rstrip("/")
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
             if self.env == "production":
@@ -153,6 +168,15 @@ class Settings(BaseSettings):
         if self.jobs_in_process is not None:
             return self.jobs_in_process
         return self.celery_broker_url is None
+
+    @property
+    def public_url_is_set(self) -> bool:
+        """Whether SKYSLOTS_PUBLIC_URL was given (not just its default)."""
+        return "public_url" in self.model_fields_set
+
+    @property
+    def vatsim_enabled(self) -> bool:
+        return self.vatsim_client_id is not None
 
     @property
     def is_sqlite(self) -> bool:

@@ -550,6 +550,13 @@ function newIdempotencyKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+function sessionHeaders() {
+  // A signed-in page's CSRF token: with it the session cookie counts on the JSON API (a member's
+  // booking is theirs); without a session there is no token and the call is anonymous.
+  const token = document.querySelector('meta[name="csrf-token"]')?.content;
+  return token ? { "X-CSRF-Token": token } : {};
+}
+
 async function postJson(url, body = null) {
   // {response, body}; a network failure is {response: null}.
   const payload = body === null ? undefined : JSON.stringify(body);
@@ -563,6 +570,7 @@ async function postJson(url, body = null) {
         "Content-Type": "application/json",
         Accept: "application/json",
         "Idempotency-Key": key,
+        ...sessionHeaders(),
       },
       body: payload,
     });
@@ -736,7 +744,7 @@ class BookingModal {
   release(hold) {
     // Give a hold back (Cancel, Esc, the backdrop, leaving the page): the slot is free at once.
     return fetch(`/api/holds/${hold.id}`, {
-      method: "DELETE", headers: { "X-Hold-Token": hold.token }, keepalive: true,
+      method: "DELETE", headers: { "X-Hold-Token": hold.token, ...sessionHeaders() }, keepalive: true,
     }).then((response) => response.ok).catch(() => false);
   }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from skyslots.accounts.deps import DatabaseDep
+from skyslots.accounts.deps import DatabaseDep, has_organizer_duties
 from skyslots.accounts.service import user_sign_in
 from skyslots.ratelimit.deps import limit_signin
 from skyslots.ratelimit.limiter import RateLimited
@@ -16,26 +16,30 @@ from skyslots.web.templating import PageRoute, render, web_session
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(target: str | None, default: str = "/organizer") -> str:
     """Only a path on this site: never `//evil.example` or `https://...` (no open redirect)."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
-    return "/organizer"
+    return default
 
 
 @router.get("/login")
-async def login_page(request: Request, user: SessionUser, next: str | None = None) -> Response:
-    """The sign-in form (straight to the dashboard when already signed in)."""
+async def login_page(
+    request: Request, db: DatabaseDep, user: SessionUser, next: str | None = None
+) -> Response:
+    """The sign-in form (straight to `next` or the dashboard when already signed in; a member
+    without organizer duties to the home page)."""
     if user is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
+        default = "/organizer" if await has_organizer_duties(db, user) else "/"
+        return RedirectResponse(safe_next(next, default), status_code=303)
+    return render(request, "login.html", _context(next, email=""))
 
 
 @router.post("/login")
 async def login(request: Request, db: DatabaseDep, form: CheckedForm) -> Response:
     """Check the email and password, then start a session."""
     values = form_values(form, ["email", "password", "next"])
-    context = {"next": safe_next(values["next"]), "email": values["email"]}
+    context = _context(values["next"], email=values["email"])
     try:
         await limit_signin(request, values["email"])
     except RateLimited as refused:
@@ -47,10 +51,23 @@ async def login(request: Request, db: DatabaseDep, form: CheckedForm) -> Respons
     if user is None or user.id is None:
         context["error"] = "Wrong email or password."
         return render(request, "login.html", context, status=401)
+    staff = await has_organizer_duties(db, user)
     session = web_session(request)
-    session.login(user.id, user.name)
+    session.login(user.id, user.name, staff=staff)
     session.flash("success", f"Welcome back, {user.name}.")
-    return RedirectResponse(safe_next(values["next"]), status_code=303)
+    return RedirectResponse(
+        safe_next(values["next"], "/organizer" if staff else "/"), status_code=303
+    )
+
+
+def _context(next: str | None, *, email: str) -> dict[str, object]:
+    """The form's fields; members signing in with VATSIM go back to `next` or the home page."""
+    return {
+        "next": safe_next(next, ""),  # empty: the dashboard for staff, else the home page
+        "email": email,
+        "error": None,
+        "vatsim_next": safe_next(next, "/"),
+    }
 
 
 @router.post("/logout")

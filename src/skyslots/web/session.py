@@ -34,6 +34,8 @@ class WebSession:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     user_id: int | None = None
     user_name: str = ""
+    # False for a member without organizer duties at sign-in: the header hides the dashboard.
+    staff: bool = True
     flashes: list[tuple[str, str]] = field(default_factory=list)
     changed: bool = False
     fresh: bool = True
@@ -48,14 +50,14 @@ class WebSession:
     def csrf_matches(self, candidate: str | None) -> bool:
         return bool(candidate) and not self.fresh and hmac.compare_digest(candidate, self.csrf)
 
-    def login(self, user_id: int, name: str) -> None:
+    def login(self, user_id: int, name: str, *, staff: bool = True) -> None:
         """Sign in with a new CSRF token (no token fixation across the login)."""
-        self.user_id, self.user_name = user_id, name
+        self.user_id, self.user_name, self.staff = user_id, name, staff
         self.csrf = secrets.token_urlsafe(24)
         self.changed = True
 
     def logout(self) -> None:
-        self.user_id, self.user_name = None, ""
+        self.user_id, self.user_name, self.staff = None, "", True
         self.csrf = secrets.token_urlsafe(24)
         self.changed = True
 
@@ -86,6 +88,7 @@ class SessionCodec:
             "u": session.user_id,
             "n": session.user_name,
             "f": session.flashes,
+            **({} if session.staff else {"m": 1}),
             "e": int(time.time()) + self.max_age,
         }
         payload = json.dumps(data, separators=(",", ":")).encode()
@@ -105,6 +108,7 @@ class SessionCodec:
                 csrf=str(data["c"]),
                 user_id=int(data["u"]) if data.get("u") is not None else None,
                 user_name=str(data.get("n", "")),
+                staff=not data.get("m"),
                 flashes=[(str(k), str(t)) for k, t in data.get("f", [])],
                 fresh=False,
             )

@@ -97,6 +97,7 @@ def render(
         and request.scope.get("session_user_id") is not None,
         "flashes": session.pop_flashes(),
         "path": request.url.path,
+        "vatsim_sign_in": request.app.state.settings.vatsim_enabled,
     }
     return templates.TemplateResponse(
         request, name, {**base, **(context or {})}, status_code=status, headers=SECURITY_HEADERS

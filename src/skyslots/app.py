@@ -25,6 +25,7 @@ from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
 from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
+from skyslots.openapi import install_openapi
 from skyslots.organizers.api import router as organizers_router
 from skyslots.outbox.api import router as deliveries_router
 from skyslots.privacy.api import router as privacy_router
@@ -40,6 +41,7 @@ from skyslots.tokens.api import router as tokens_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
 from skyslots.web.headers import SecurityHeadersMiddleware, install_docs
+from skyslots.web.templating import http_error_page
 from skyslots.webhooks.api import router as webhooks_router
 
 
@@ -73,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    install_error_handlers(app)
+    install_error_handlers(app, page=http_error_page)
     for router in (
         health_router,
         auth_router,
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_web(app, settings)
     install_docs(app)
+    install_openapi(app)  # after every route: it documents each one's errors
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
     if settings.trusted_proxy_list:

@@ -31,7 +31,15 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return etag in tags or "*" in tags
 
 
-@router.get("/events/{event_id}/calendar.ics", response_class=Response)
+@router.get(
+    "/events/{event_id}/calendar.ics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "the calendar (`inline=1`)"},
+        304: {"description": "the client's copy (If-None-Match) is current"},
+        307: {"description": "the stored calendar file"},
+    },
+)
 async def event_calendar_ics(
     event_id: RowId,
     db: DatabaseDep,
@@ -67,7 +75,11 @@ async def event_calendar_ics(
     )
 
 
-@router.get("/bookings/{booking_id}/calendar.ics", response_class=Response)
+@router.get(
+    "/bookings/{booking_id}/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "the booking's slot"}},
+)
 async def booking_calendar_ics(
     booking_id: RowId,
     token: Annotated[str, Query(min_length=1, max_length=200)],

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -136,8 +136,40 @@ class EventCreate(EventFields):
         return self
 
 
+# An update may leave these out but not send null (the service refuses it with a 422).
+NOT_CLEARABLE = (
+    "title",
+    "description",
+    "start_datetime",
+    "end_datetime",
+    "airport_icao",
+    "status",
+    "hold_seconds",
+    "waitlist_mode",
+    "offer_seconds",
+    "max_slots_per_person",
+    "reminder_offsets_minutes",
+    "require_email_confirmation",
+    "confirm_seconds",
+)
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The document shows NOT_CLEARABLE fields as optional but never null."""
+    for name in NOT_CLEARABLE:
+        field = schema["properties"][name]
+        field.pop("default", None)
+        options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1:
+            field.update(options[0])
+        elif options:
+            field["anyOf"] = options
+
+
 class EventUpdate(BaseModel):
     """A partial update: only the fields sent change (null clears a booking window bound)."""
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     title: Annotated[CleanText | None, Field(max_length=200)] = None
     description: Text | None = Field(default=None, max_length=20_000)

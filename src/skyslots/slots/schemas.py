@@ -18,15 +18,19 @@ from skyslots.models import BookingStatus, PositionType
 from skyslots.validation import (
     ATC_CALLSIGN,
     CALLSIGN_SHAPED,
+    CLEAN_TEXT_INPUT,
     ID_MAX,
-    AircraftType,
+    TEXT_INPUT,
     AirportCode,
     AtcCallsign,
     BlankIsNone,
-    PilotCallsign,
+    OptionalAircraftType,
+    OptionalAirportCode,
+    OptionalPilotCallsign,
     Text,
     UTCDatetime,
     clean_text,
+    documented,
 )
 
 # The flight a pilot slot stands for; ATC slots have none of these.
@@ -40,12 +44,18 @@ PILOT_FIELDS = (
 )
 ROUTE_MAX = 1_000
 
-OptionalAirport = Annotated[AirportCode | None, BlankIsNone]
+OptionalAirport = OptionalAirportCode
 OptionalTime = Annotated[UTCDatetime | None, BlankIsNone]
-OptionalAircraft = Annotated[AircraftType | None, BlankIsNone]
-Route = Annotated[str, Field(max_length=ROUTE_MAX), AfterValidator(clean_text)]
-OptionalRoute = Annotated[Route | None, BlankIsNone]
-OptionalCallsign = Annotated[PilotCallsign | None, BlankIsNone]
+OptionalAircraft = OptionalAircraftType
+Route = Annotated[
+    str, Field(max_length=ROUTE_MAX), AfterValidator(clean_text), documented(CLEAN_TEXT_INPUT)
+]
+OptionalRoute = Annotated[
+    Annotated[str, Field(max_length=ROUTE_MAX), AfterValidator(clean_text), documented(TEXT_INPUT)]
+    | None,
+    BlankIsNone,
+]
+OptionalCallsign = OptionalPilotCallsign
 
 
 def pilot_only(field: str, position_name: str) -> str:
@@ -68,7 +78,9 @@ def _kind(data: dict[str, object]) -> PositionType | None:
 class SlotCreate(BaseModel):
     """An ATC position (`EGLL_TWR`) or a pilot slot (`EGLL-KJFK 1204z`), optionally time-boxed."""
 
-    position_name: Text = Field(min_length=1, max_length=64, examples=["EGLL_TWR"])
+    position_name: Annotated[Text, documented(CLEAN_TEXT_INPUT)] = Field(
+        min_length=1, max_length=64, examples=["EGLL_TWR"]
+    )
     position_type: PositionType | None = Field(
         default=None, description="ATC suffix or PILOT; derived from an ATC callsign if omitted"
     )
@@ -91,7 +103,8 @@ class SlotCreate(BaseModel):
     @classmethod
     def _pilot_only(cls, value: object, info: ValidationInfo) -> object:
         kind = _kind(info.data)
-        if value is not None and kind is not None and kind != PositionType.PILOT:
+        named = "position_name" in info.data  # else its own error is reported
+        if value is not None and named and kind is not None and kind != PositionType.PILOT:
             name = " ".join(str(info.data["position_name"]).split()).upper()
             raise ValueError(pilot_only(str(info.field_name), name))
         return value

@@ -10,7 +10,15 @@ from skyslots.validation import ID_MAX, BlankIsNone, CleanText, PilotCallsign, T
 
 
 class BookingCreate(BaseModel):
-    pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
+    pilot_name: Annotated[
+        CleanText | None,
+        BlankIsNone,
+        Field(
+            max_length=100,
+            examples=["Jane Doe"],
+            description="required unless signed in (the account's name is used)",
+        ),
+    ] = None
     pilot_callsign: Annotated[
         PilotCallsign | None,
         BlankIsNone,

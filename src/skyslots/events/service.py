@@ -31,6 +31,8 @@ AUDITED_FIELDS = (
     "waitlist_mode",
     "offer_seconds",
     "max_slots_per_person",
+    "booking_requires_login",
+    "apply_rating_defaults",
 )
 
 
@@ -174,6 +176,8 @@ async def event_update(
         "reminder_offsets_minutes",
         "require_email_confirmation",
         "confirm_seconds",
+        "booking_requires_login",
+        "apply_rating_defaults",
     )
     for field in required:
         if field in changes and changes[field] is None:

@@ -31,9 +31,7 @@ class User(SQLModel, table=True):
     rating_short: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
     # The personal calendar feed's serial: its secret URL is derived from it (an HMAC with the
     # secret key), so nothing secret is stored; a new serial revokes the old URL, null: no feed.
-    calendar_feed_serial: int | None = Field(
-        default=None, sa_column=Column(Integer, nullable=True)
-    )
+    calendar_feed_serial: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
 
     @property

@@ -12,7 +12,15 @@ from skyslots.validation import ID_MAX, BlankIsNone, CleanText, PilotCallsign
 class WaitlistJoin(BaseModel):
     """Wait for one slot (`slot_id`), any slot of a type (`position_type`), or any slot."""
 
-    pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
+    pilot_name: Annotated[
+        CleanText | None,
+        BlankIsNone,
+        Field(
+            max_length=100,
+            examples=["Jane Doe"],
+            description="required unless signed in (the account's name is used)",
+        ),
+    ] = None
     pilot_callsign: Annotated[PilotCallsign, Field(examples=["BAW123"])]
     email: Annotated[EmailStr | None, BlankIsNone] = None
     slot_id: int | None = Field(default=None, ge=1, le=ID_MAX)

@@ -4,6 +4,7 @@ claim, waitlist join, promotion and accept; organizers' assignments pass them. R
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -196,10 +197,8 @@ async def test_rating_defaults_by_position_type(
     # Pilot slots have no default: anonymous booking stays.
     pilot = await book(client, slots["BAW1"], None, pilot_name="P", pilot_callsign="BAW1")
     assert pilot.status_code == 201, pilot.text
-    more = await make_slots(
-        client, organizer, event,
-        [{"position_name": "EGLL_CTR"}, {"position_name": "EGLL_DEL"}, {"position_name": "EGLL_ATIS"}],
-    )  # fmt: skip
+    names = ("EGLL_CTR", "EGLL_DEL", "EGLL_ATIS")
+    more = await make_slots(client, organizer, event, [{"position_name": n} for n in names])
     c1_needed = await book(client, more[0], s1)
     assert c1_needed.json()["detail"] == "EGLL_CTR needs C1 or higher; your rating is S1."
     assert (await book(client, more[1], s1, pilot_callsign="EGLLDEL")).status_code == 201
@@ -358,3 +357,50 @@ async def test_release_by_signed_in_booker_only_for_own_booking(
     refused = await client.post(url, headers=other.headers)
     assert refused.status_code == 403
     assert (await client.post(url, headers=mine.headers)).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_hold_then_book_race_on_postgres_keeps_low_ratings_out(
+    db: Database, client: httpx.AsyncClient, organizer: Account
+) -> None:
+    """PostgreSQL, concurrent requests: low-rated controllers racing for a rated slot's hold,
+    then for its claim with the rated holder's leaked token, never get it; the holder does."""
+    event = await make_event(client, organizer, hold_seconds=300)
+    [twr] = await make_slots(
+        client, organizer, event, [{"position_name": "EGLL_TWR", "min_rating": 3}]
+    )
+    lows = [await member(db, client, f"low{i}@example.com", 2, "S1") for i in range(6)]
+    rated = await member(db, client, "rated@example.com", 3, "S2")
+    url = f"/api/slots/{twr['id']}"
+    holds = await asyncio.gather(
+        *(client.post(f"{url}/hold", headers=a.headers) for a in [*lows, rated])
+    )
+    assert [h.status_code for h in holds[:-1]] == [409] * len(lows)
+    assert {h.json()["code"] for h in holds[:-1]} == {"rating_too_low"}
+    assert holds[-1].status_code == 201, holds[-1].text
+    token = holds[-1].json()["hold_token"]
+    claims = await asyncio.gather(
+        *(
+            client.post(
+                f"{url}/book",
+                json={"pilot_callsign": f"LOW{i}", "hold_token": token},
+                headers=a.headers,
+            )
+            for i, a in enumerate(lows)
+        ),
+        client.post(
+            f"{url}/book", json={"pilot_callsign": "EGLLTWR", "hold_token": token},
+            headers=rated.headers,
+        ),
+    )  # fmt: skip
+    assert [c.json()["code"] for c in claims[:-1]] == ["rating_too_low"] * len(lows)
+    assert claims[-1].status_code == 201, claims[-1].text
+    async with db.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                sa.text("SELECT user_id, status FROM bookings WHERE slot_id = :s"),
+                {"s": twr["id"]},
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(rated.id, "claimed")]

@@ -11,10 +11,9 @@ from skyslots.validation import ID_MAX, BlankIsNone, CleanText, PilotCallsign, T
 
 class BookingCreate(BaseModel):
     pilot_name: Annotated[
-        CleanText | None,
+        Annotated[CleanText, Field(max_length=100)] | None,
         BlankIsNone,
         Field(
-            max_length=100,
             examples=["Jane Doe"],
             description="required unless signed in (the account's name is used)",
         ),

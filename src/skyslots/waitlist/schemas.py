@@ -13,10 +13,9 @@ class WaitlistJoin(BaseModel):
     """Wait for one slot (`slot_id`), any slot of a type (`position_type`), or any slot."""
 
     pilot_name: Annotated[
-        CleanText | None,
+        Annotated[CleanText, Field(max_length=100)] | None,
         BlankIsNone,
         Field(
-            max_length=100,
             examples=["Jane Doe"],
             description="required unless signed in (the account's name is used)",
         ),

@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 
 from skyslots.db import Database
 from skyslots.models import Role
 from tests.helpers import Account, booking_body, make_account, make_event, make_slots
+from tests.test_my_bookings import browser_session
 
 
 @pytest.fixture
@@ -404,3 +406,48 @@ async def test_hold_then_book_race_on_postgres_keeps_low_ratings_out(
             )
         ).all()
     assert [tuple(r) for r in rows] == [(rated.id, "claimed")]
+
+
+async def test_organizer_pages_edit_the_rules(
+    app: FastAPI, db: Database, client: httpx.AsyncClient, organizer: Account
+) -> None:
+    event = await make_event(client, organizer)
+    web, csrf = await browser_session(app, organizer)
+    form = await web.get(f"/organizer/events/{event['id']}/edit")
+    assert (
+        'name="booking_requires_login"' in form.text and 'name="apply_rating_defaults"' in form.text
+    )
+    edit = {
+        "csrf_token": csrf, "title": event["title"], "airport_icao": "EGLL",
+        "timezone": "Europe/London", "start_datetime": event["start_datetime"][:16],
+        "end_datetime": event["end_datetime"][:16], "description": "",
+        "booking_requires_login": "true", "apply_rating_defaults": "true",
+    }  # fmt: skip
+    saved = await web.post(f"/organizer/events/{event['id']}/edit", data=edit)
+    assert saved.status_code == 303, saved.text
+    shown = (await client.get(f"/api/events/{event['id']}")).json()
+    assert (shown["booking_requires_login"], shown["apply_rating_defaults"]) == (True, True)
+    added = await web.post(
+        f"/organizer/events/{event['id']}/slots",
+        data={"csrf_token": csrf, "position_name": "EGLL_TWR", "min_rating": "5", "notes": ""},
+    )
+    assert added.status_code == 303, added.text
+    [twr] = (await client.get(f"/api/events/{event['id']}")).json()["slots"]
+    assert twr["min_rating"] == 5
+    page = await web.get(f"/organizer/events/{event['id']}")
+    assert 'data-role="rating-badge"' in page.text and "C1+" in page.text
+    changed = await web.post(
+        f"/organizer/slots/{twr['id']}",
+        data={"csrf_token": csrf, "action": "rating", "min_rating": ""},
+    )
+    assert changed.status_code == 303
+    after = (await client.get(f"/api/events/{event['id']}")).json()["slots"][0]
+    assert after["min_rating"] is None
+    page = await web.get(f"/organizer/events/{event['id']}")
+    assert "S2+" in page.text  # no own minimum: the usual rating of a TWR
+    wrong = await web.post(
+        f"/organizer/slots/{twr['id']}",
+        data={"csrf_token": csrf, "action": "rating", "min_rating": "6"},
+    )
+    assert wrong.status_code == 303
+    assert "not a VATSIM rating id" in (await web.get(f"/organizer/events/{event['id']}")).text

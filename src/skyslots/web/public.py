@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.bookings.schemas import BookingCreate
@@ -144,6 +145,25 @@ async def event_page_response(
     return render(request, "event.html", context, status=status)
 
 
+NAME_REQUIRED = "a name is required (or sign in to book as yourself)"
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_booker(model: type[M], values: dict[str, Any], viewer: User | None) -> M:
+    """The booking or waitlist form's data; a visitor's missing name is reported with the other
+    fields' errors (signed in, the account's name is used)."""
+    nameless = viewer is None and not str(values.get("pilot_name") or "").strip()
+    try:
+        parsed = parse(model, values)
+    except FormErrors as exc:
+        if nameless:
+            exc.errors.setdefault("pilot_name", NAME_REQUIRED)
+        raise
+    if nameless:
+        raise FormErrors({"pilot_name": NAME_REQUIRED})
+    return parsed
+
+
 @router.get("/events/{event_id}")
 async def event_page(
     request: Request,
@@ -183,7 +203,7 @@ async def book_form(
     if _find_slot(event, slot_id) is None:
         raise NotFound(f"Slot {slot_id} is not part of this event.", code="slot_not_found")
     try:
-        data = parse(BookingCreate, values)
+        data = parse_booker(BookingCreate, values, viewer)
         claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=viewer)
     except (FormErrors, ValidationFailed) as exc:
         return await event_page_response(

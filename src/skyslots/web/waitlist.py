@@ -18,9 +18,9 @@ from skyslots.validation import RowId
 from skyslots.waitlist.schemas import WaitlistJoin, WaitlistView
 from skyslots.waitlist.service import waitlist_accept, waitlist_join, waitlist_leave, waitlist_view
 from skyslots.web.deps import CheckedForm, SessionUser
-from skyslots.web.forms import FormErrors, form_errors, form_values, parse
+from skyslots.web.forms import FormErrors, form_errors, form_values
 from skyslots.web.grid import minutes_left
-from skyslots.web.public import WAIT_ANY, event_page_response
+from skyslots.web.public import WAIT_ANY, event_page_response, parse_booker
 from skyslots.web.templating import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -38,7 +38,10 @@ async def join_form(
     data = {k: (v or None) if k in optional else v for k, v in values.items()}
     try:
         joined = await db.transaction(
-            waitlist_join, event_id=event_id, data=parse(WaitlistJoin, data), user=viewer
+            waitlist_join,
+            event_id=event_id,
+            data=parse_booker(WaitlistJoin, data, viewer),
+            user=viewer,
         )
     except (FormErrors, ValidationFailed) as exc:
         return await event_page_response(

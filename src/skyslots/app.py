@@ -25,6 +25,7 @@ from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
 from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
+from skyslots.me.api import router as me_router
 from skyslots.openapi import install_openapi
 from skyslots.organizers.api import router as organizers_router
 from skyslots.outbox.api import router as deliveries_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_ws_router,
         files_router,
         calendars_router,
+        me_router,
     ):
         app.include_router(router)
     install_web(app, settings)

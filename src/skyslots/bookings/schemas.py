@@ -10,7 +10,14 @@ from skyslots.validation import ID_MAX, BlankIsNone, CleanText, OptionalPilotCal
 
 
 class BookingCreate(BaseModel):
-    pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
+    pilot_name: Annotated[
+        Annotated[CleanText, Field(max_length=100)] | None,
+        BlankIsNone,
+        Field(
+            examples=["Jane Doe"],
+            description="required unless signed in (the account's name is used)",
+        ),
+    ] = None
     pilot_callsign: Annotated[
         OptionalPilotCallsign,
         Field(examples=["BAW123"], description="required unless the slot has a fixed callsign"),

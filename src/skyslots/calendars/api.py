@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api", tags=["calendars"])
 NO_CACHE = "no-cache"  # clients may keep it, and ask again with If-None-Match
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
@@ -52,7 +52,7 @@ async def event_calendar_ics(
     itself with `?inline=1` (for calendar subscriptions). Published and cancelled events only."""
     event = await db.read(calendar_event, event_id=event_id)
     etag = calendar_etag(event_id, event.version)
-    if _matches(if_none_match, etag):
+    if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": NO_CACHE})
     try:
         version, key = await stored_event_calendar(

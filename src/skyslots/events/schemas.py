@@ -107,6 +107,14 @@ class EventFields(BaseModel):
     discord_webhook_url: DiscordWebhook = None
     require_email_confirmation: bool = False
     confirm_seconds: ConfirmSeconds = 3600
+    booking_requires_login: bool = Field(
+        default=False, description="only signed-in members may book, hold or wait"
+    )
+    apply_rating_defaults: bool = Field(
+        default=False,
+        description="ATC slots without a min_rating require their type's usual VATSIM rating "
+        "(DEL/GND S1, TWR S2, APP/DEP S3, CTR/FSS C1)",
+    )
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
     _reminders = field_validator("reminder_offsets_minutes")(
@@ -151,6 +159,8 @@ NOT_CLEARABLE = (
     "reminder_offsets_minutes",
     "require_email_confirmation",
     "confirm_seconds",
+    "booking_requires_login",
+    "apply_rating_defaults",
 )
 
 
@@ -187,6 +197,8 @@ class EventUpdate(BaseModel):
     reminder_offsets_minutes: ReminderOffsets | None = None
     require_email_confirmation: bool | None = None
     confirm_seconds: ConfirmSeconds | None = None
+    booking_requires_login: bool | None = None
+    apply_rating_defaults: bool | None = None
     discord_webhook_url: DiscordWebhook = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
@@ -217,6 +229,8 @@ class EventOut(BaseModel):
     reminder_offsets_minutes: list[int]
     require_email_confirmation: bool
     confirm_seconds: int
+    booking_requires_login: bool
+    apply_rating_defaults: bool
     version: int
     created_at: datetime
     updated_at: datetime

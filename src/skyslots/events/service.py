@@ -31,6 +31,8 @@ AUDITED_FIELDS = (
     "waitlist_mode",
     "offer_seconds",
     "max_slots_per_person",
+    "booking_requires_login",
+    "apply_rating_defaults",
 )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -15,6 +16,7 @@ from pydantic import (
 )
 
 from skyslots.models import BookingStatus, PositionType
+from skyslots.ratings import RATING_CHOICES, parse_rating
 from skyslots.validation import (
     ATC_CALLSIGN,
     CALLSIGN_SHAPED,
@@ -56,6 +58,15 @@ OptionalRoute = Annotated[
     BlankIsNone,
 ]
 OptionalCallsign = OptionalPilotCallsign
+MinRating = Annotated[
+    int | None,
+    BeforeValidator(parse_rating),
+    Field(
+        description=f"the VATSIM rating a booker needs (id or short name): {RATING_CHOICES}; "
+        "null: anyone",
+        examples=[3],
+    ),
+]
 
 
 def pilot_only(field: str, position_name: str) -> str:
@@ -98,6 +109,7 @@ class SlotCreate(BaseModel):
     aircraft_type: OptionalAircraft = Field(default=None, examples=["B77W"])
     route: OptionalRoute = None
     callsign: OptionalCallsign = Field(default=None, description="fixed by the organizer")
+    min_rating: MinRating = None
 
     @field_validator(*PILOT_FIELDS)
     @classmethod
@@ -152,6 +164,7 @@ class SlotUpdate(BaseModel):
     aircraft_type: OptionalAircraft = None
     route: OptionalRoute = None
     callsign: OptionalCallsign = None
+    min_rating: MinRating = None
 
 
 class BookingPublic(BaseModel):
@@ -186,6 +199,7 @@ class SlotPreview(BaseModel):
     aircraft_type: str | None
     route: str | None
     callsign: str | None
+    min_rating: int | None = None
 
 
 class _SlotId(BaseModel):
@@ -242,6 +256,7 @@ class AtcGenerate(BaseModel):
     block_minutes: Minutes = Field(examples=[120])
     start: UTCDatetime | None = Field(default=None, alias="from")
     end: UTCDatetime | None = Field(default=None, alias="to")
+    min_rating: MinRating = None
     dry_run: bool = False
 
 

@@ -22,7 +22,14 @@ class WaitlistJoin(BaseModel):
         }
     )
 
-    pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
+    pilot_name: Annotated[
+        Annotated[CleanText, Field(max_length=100)] | None,
+        BlankIsNone,
+        Field(
+            examples=["Jane Doe"],
+            description="required unless signed in (the account's name is used)",
+        ),
+    ] = None
     pilot_callsign: Annotated[PilotCallsign, Field(examples=["BAW123"])]
     email: Annotated[EmailStr | None, BlankIsNone] = None
     slot_id: int | None = Field(default=None, ge=1, le=ID_MAX)

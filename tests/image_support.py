@@ -35,16 +35,12 @@ RECIPE = 1
 BASE_REPOSITORY = "localhost/skyslots-test-base"
 IMAGE = "localhost/skyslots-test:latest"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-# podman as root here: the host's network (no CNI set-up needed), runc, and ulimits that fit
-# inside the machine's own limits.
+# podman here: runc, the host's network (no CNI set-up; containers reach the test's services on
+# 127.0.0.1). As root, ulimits inside the machine's own limits: podman's defaults for root exceed
+# them and runc then fails ("error setting rlimits"). Rootless podman keeps the user's limits.
 RUNTIME_OPTIONS = ("--runtime", "runc")
-RUN_OPTIONS = (
-    "--network=host",
-    "--ulimit",
-    "nofile=1024:1024",
-    "--ulimit",
-    "nproc=1024:1024",
-)
+ROOT_LIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+RUN_OPTIONS = ("--network=host", *(ROOT_LIMITS if os.geteuid() == 0 else ()))
 
 
 def cache_dir() -> Path:
@@ -56,16 +52,26 @@ def cache_dir() -> Path:
 
 
 def require_podman() -> str:
-    """podman's path; a loud skip without podman (or root), a failure under CI."""
+    """podman's path; a loud skip without podman, runc, or a way to debootstrap (root, or
+    passwordless sudo as on CI runners), a failure under CI."""
     podman = shutil.which("podman")
     if podman is None:
         service_missing("podman", "not installed: apt-get install podman runc debootstrap")
         raise AssertionError("unreachable")
     if shutil.which("runc") is None:
         service_missing("runc", "not installed: apt-get install runc")
-    if os.geteuid() != 0:
-        service_missing("podman as root", "the image tests build a debootstrap base as root")
+    if as_root() is None:
+        service_missing("root or passwordless sudo", "debootstrap needs root to make the base")
     return podman
+
+
+def as_root() -> list[str] | None:
+    """The prefix that runs a command as root: nothing as root, `sudo -n` where that works."""
+    if os.geteuid() == 0:
+        return []
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], check=False).returncode == 0:
+        return ["sudo", "-n"]
+    return None
 
 
 def podman(
@@ -140,32 +146,32 @@ def ensure_base() -> Base:
 
 def _debootstrap(tarball: Path) -> None:
     """A minbase bookworm with python3 and its venv module, apt's caches emptied, as a tarball."""
+    root_prefix = as_root()
+    assert root_prefix is not None  # require_podman checked
     work = Path(tempfile.mkdtemp(prefix="skyslots-debootstrap-", dir=tarball.parent))
     root = work / "root"
+    partial = tarball.with_suffix(".partial")
+    script = (
+        'set -eu; root="$1"; debootstrap --variant=minbase --include="$2" "$3" "$root" "$4";'
+        ' chroot "$root" apt-get clean;'
+        ' for d in var/lib/apt/lists var/log tmp; do rm -rf "${root:?}/$d"; mkdir "$root/$d"; done;'
+        ' chmod 1777 "$root/tmp";'
+        ' tar --numeric-owner --xattrs -C "$root" -cf "$5" .; chmod 0644 "$5"'
+    )
     try:
         result = subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", SUITE, str(root), MIRROR],
+            [*root_prefix, "sh", "-c", script, "debootstrap", str(root), INCLUDE, SUITE, MIRROR,
+             str(partial)],
             capture_output=True,
             text=True,
-            timeout=1200,
+            timeout=1800,
             check=False,
-        )
+        )  # fmt: skip
         if result.returncode != 0:
             raise AssertionError(f"debootstrap failed:\n{result.stdout[-3000:]}{result.stderr}")
-        subprocess.run(["chroot", str(root), "apt-get", "clean"], check=True, timeout=60)
-        for folder in ("var/lib/apt/lists", "var/log", "tmp"):
-            shutil.rmtree(root / folder, ignore_errors=True)
-            (root / folder).mkdir()
-            (root / folder).chmod(0o1777 if folder == "tmp" else 0o755)  # mkdir's mode meets umask
-        partial = tarball.with_suffix(".partial")
-        subprocess.run(
-            ["tar", "--numeric-owner", "--xattrs", "-C", str(root), "-cf", str(partial), "."],
-            check=True,
-            timeout=300,
-        )
         partial.rename(tarball)  # only a whole tarball is ever found in the cache
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        subprocess.run([*root_prefix, "rm", "-rf", str(work), str(partial)], check=False)
 
 
 def build_image(base: str, *, tag: str = IMAGE, extra: Sequence[str] = ()) -> float:

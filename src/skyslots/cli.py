@@ -53,9 +53,10 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    port = settings.port if args.port is None else args.port
     if not args.no_migrate:
         migrate(settings.database_url)
-    print(f"SkySlots on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+    print(f"SkySlots on http://{args.host}:{port} (API docs at /docs)", flush=True)
     if args.workers > 1 and not settings.redis_url:
         print(
             "skyslots: warning: live updates reach only the sockets of the worker that made the"
@@ -67,7 +68,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         "skyslots.app:create_app",
         factory=True,
         host=args.host,
-        port=args.port,
+        port=port,
         workers=args.workers,
         log_level="warning",
         timeout_keep_alive=settings.keep_alive_seconds,
@@ -176,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web server (migrates first)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_int_between(1, 65_535), default=8000)
+    serve.add_argument(
+        "--port", type=_int_between(1, 65_535), help="default: SKYSLOTS_PORT, else 8000"
+    )
     serve.add_argument(
         "--workers", type=_int_between(1, 256), default=1, help="number of server processes"
     )

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     secret_key: str = ""
+    # `skyslots serve`'s port when --port is not given (the image's HEALTHCHECK reads it too).
+    port: int = Field(default=8000, ge=1, le=65_535)
     redis_url: str | None = None
     # Realtime: channels are `<prefix>event:<id>` (the prefix lets deployments share a Redis).
     redis_channel_prefix: str = ""

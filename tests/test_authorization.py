@@ -139,6 +139,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/me/bookings"): SIGNED_IN,
     ("POST", "/me/calendar"): SIGNED_IN,
     ("POST", "/me/bookings/{booking_id}/release"): EVENT_ORGANIZER,  # or its signed-in booker
+    # feature flags
+    ("GET", "/api/features"): PUBLIC,
+    ("PUT", "/api/features/{name}"): ADMIN,
+    ("DELETE", "/api/features/{name}"): ADMIN,
+    ("GET", "/organizer/features"): ADMIN,
+    ("POST", "/organizer/features/{name}"): ADMIN,
     # personal API tokens
     ("POST", "/api/me/tokens"): ORGANIZER_AREA,
     ("GET", "/api/me/tokens"): ORGANIZER_AREA,
@@ -402,6 +408,7 @@ def request_for(method: str, path: str, actor: Actor, t: Target) -> tuple[str, s
     if path == "/files/{key:path}":
         return method, t.file_url, {}
     url = path.replace("{event_id:int}", "{event_id}").replace("{icao}", "EGLL")
+    url = url.replace("{name}", "rate_limits")  # a flag; the admin's calls turn it on, or reset it
     ids = dict(t.ids)
     url = url.format(**ids, token=t.tokens["feed"])
     api = path.startswith("/api/")
@@ -429,6 +436,8 @@ def request_for(method: str, path: str, actor: Actor, t: Target) -> tuple[str, s
         ("DELETE", "/api/waitlist/{entry_id}"): lambda: {"headers": {**kwargs["headers"], "X-Manage-Token": t.tokens["entry"]}},
         ("POST", "/api/waitlist/{entry_id}/accept"): lambda: {"headers": {**kwargs["headers"], "X-Manage-Token": t.tokens["entry"]}},
         ("POST", "/api/events/{event_id}/webhooks"): lambda: {"json": {"url": "http://127.0.0.1:9/h", "events": ["booking.moved"]}},
+        ("PUT", "/api/features/{name}"): lambda: {"json": {"enabled": True}},
+        ("POST", "/organizer/features/{name}"): lambda: {"data": _form(actor, action="on")},
         ("POST", "/api/me/tokens"): lambda: {"json": {"name": "x", "scope": "read"}},
         ("POST", "/events/{event_id}/book/{slot_id}"): lambda: {"data": _form(actor, pilot_name="Jane", pilot_callsign="BAW6")},
         ("GET", "/bookings/{booking_id}/manage"): lambda: {"params": {"token": t.tokens["booking"]}},

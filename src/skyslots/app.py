@@ -19,6 +19,9 @@ from skyslots.errors import install_error_handlers
 from skyslots.events.api import router as events_router
 from skyslots.exports.api import router as exports_router
 from skyslots.exports.withdraw import STORAGE_KEY
+from skyslots.features.api import router as features_router
+from skyslots.features.deps import FeaturesMiddleware
+from skyslots.features.service import features_wired
 from skyslots.health import router as health_router
 from skyslots.holds.api import router as holds_router
 from skyslots.idempotency.middleware import IdempotencyMiddleware
@@ -53,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(settings)
-        app.state.rate_limiter = RateLimiter.from_settings(settings)
+        app.state.features = features_wired(settings, app.state.database)
+        app.state.rate_limiter = RateLimiter.from_settings(settings, app.state.features)
         app.state.storage = storage_for(settings)
         await prepare_storage(app.state.storage)  # storage that is down only logs a warning
         app.state.database.share_with_sessions(**{STORAGE_KEY: app.state.storage})
@@ -97,12 +101,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         calendars_router,
         me_router,
+        features_router,
     ):
         app.include_router(router)
     install_web(app, settings)
     install_docs(app)
     install_openapi(app)  # after every route: it documents each one's errors
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(FeaturesMiddleware)  # the effective flags in every request's scope
     app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
     if settings.trusted_proxy_list:
         # The client's address (rate limits, holds) from X-Forwarded-For, only behind these.

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Rate limits (docs/security.md): "" for the defaults, "name=5/10seconds,…" to override some,
     # "off" for none (load and race tests).
     rate_limits: str = ""
+    # Feature flags (docs/features.md): "waitlist=off,webhooks=on" over the defaults; an admin's
+    # toggle in the dashboard wins over both.
+    features: str = ""
     # Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDRs.
     trusted_proxies: str = ""
     # Days after an event ends when its bookings' emails and notes are purged (docs/privacy.md).
@@ -122,6 +125,14 @@ class Settings(BaseSettings):
         from skyslots.ratelimit.policy import rate_limits
 
         rate_limits(setting)  # ValueError says what is wrong
+        return setting
+
+    @field_validator("features")
+    @classmethod
+    def _valid_features(cls, setting: str) -> str:
+        from skyslots.features.flags import parse_features
+
+        parse_features(setting)  # ValueError says what is wrong
         return setting
 
     @field_validator("trusted_proxies")

@@ -4,6 +4,7 @@ FastAPI documents a route's success and its 422. Everything else is derived here
 what each route depends on, so a new route is documented without per-route work:
 
 - a path parameter (an id)                       -> 404
+- a feature flag (`requires_feature`)            -> 404 (`feature_off`)
 - a request body                                 -> 400 (unreadable body), 422
 - the bearer/session user (`optional_user`)      -> 401, 403 (also a read-only API token's write)
 - a token header or query parameter (`*token*`)  -> 403 (a wrong token)
@@ -34,7 +35,8 @@ DESCRIPTIONS = {
     "(`not_authenticated`, `invalid_token`, `token_revoked`, `invalid_credentials`).",
     403: "Signed in but not allowed (`not_organizer`, `not_owner`, `token_scope`, "
     "`login_required`), or a wrong manage, hold or waitlist token (`bad_token`).",
-    404: "No such resource, or not one you may see (`*_not_found`).",
+    404: "No such resource, or not one you may see (`*_not_found`), or a feature that is "
+    "turned off on this site (`feature_off`).",
     409: "A conflict with the current state, e.g. `slot_taken`, `callsign_taken`, "
     "`rating_too_low`; `detail` says why.",
     413: "The upload is too large (`too_large`).",
@@ -89,7 +91,7 @@ def error_statuses(dependant: Dependant, method: str, declared: set[int]) -> set
         statuses.add(422)
     if params["body_params"]:
         statuses.add(400)
-    if params["path_params"]:
+    if params["path_params"] or any(hasattr(call, "feature_flag") for call in calls):
         statuses.add(404)
     if optional_user in calls:
         statuses |= {401, 403}

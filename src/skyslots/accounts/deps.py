@@ -105,7 +105,15 @@ async def event_creator(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    """Site-wide settings (feature flags) take an admin account."""
+    if user.role != Role.ADMIN:
+        raise Forbidden("Only admins can change this.", code="not_admin")
+    return user
+
+
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
 OrganizerUser = Annotated[User, Depends(organizer_user)]
 EventCreator = Annotated[User, Depends(event_creator)]
+AdminUser = Annotated[User, Depends(admin_user)]

@@ -20,6 +20,7 @@ from skyslots.bookings.schemas import (
     ReleasedAll,
 )
 from skyslots.bookings.service import booking_assign, booking_claim, bookings_of_event
+from skyslots.features.deps import requires_feature
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
 
@@ -60,7 +61,10 @@ async def release_booking(
     return BookingOut.model_validate(booking)
 
 
-@router.post("/bookings/{booking_id}/confirm", dependencies=RATE_LIMITED)
+@router.post(
+    "/bookings/{booking_id}/confirm",
+    dependencies=[requires_feature("email_confirmation"), *RATE_LIMITED],
+)
 async def confirm_booking(booking_id: RowId, data: BookingConfirm, db: DatabaseDep) -> BookingOut:
     """Confirm a booking waiting for its email confirmation (the token from its mail's link)."""
     booking = await db.transaction(booking_confirm, booking_id=booking_id, token=data.token)

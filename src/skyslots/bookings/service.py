@@ -25,6 +25,7 @@ from skyslots.constraints import violated_constraint
 from skyslots.db import Retry, utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from skyslots.events.service import ensure_can_manage, event_managed
+from skyslots.features.service import feature_on
 from skyslots.models import Booking, BookingStatus, EventStatus, User
 from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
 from skyslots.outbox.service import OutboxRow
@@ -147,8 +148,10 @@ async def booking_claim(
     if not name:
         raise ValidationFailed("pilot_name", "a name is required (or sign in to book as yourself)")
     email = data.email.lower() if data.email else None
-    # With email confirmation a booking waits for its mail's link (an organizer's does not).
+    # With email confirmation a booking waits for its mail's link (an organizer's does not);
+    # the `email_confirmation` flag off books at once whatever the event asks.
     confirming = bool(context.require_email_confirmation) and assigned_by is None
+    confirming = confirming and await feature_on(session, "email_confirmation")
     if confirming and not email:
         raise ValidationFailed(
             "email", "this event confirms bookings by email: give the address to confirm from"

@@ -8,11 +8,12 @@ from pydantic import BaseModel, ConfigDict
 
 from skyslots.accounts.deps import DatabaseDep, OptionalUser
 from skyslots.accounts.security import client_key
+from skyslots.features.deps import requires_feature
 from skyslots.holds.service import hold_cancel, hold_create
 from skyslots.ratelimit.deps import RATE_LIMITED, client_address
 from skyslots.validation import RowId
 
-router = APIRouter(prefix="/api", tags=["holds"])
+router = APIRouter(prefix="/api", tags=["holds"], dependencies=[requires_feature("holds")])
 
 
 class HoldOut(BaseModel):

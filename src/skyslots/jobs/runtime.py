@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from skyslots.config import Settings, get_settings
 from skyslots.db import Database
 from skyslots.exports.withdraw import STORAGE_KEY
+from skyslots.features.service import features_wired
 from skyslots.outbox.relay import Sender
 from skyslots.outbox.senders import senders
 from skyslots.realtime.engine import realtime_running
@@ -42,6 +43,7 @@ _current: WorkerRuntime | None = None
 
 async def _open(settings: Settings) -> tuple[Database, contextlib.AsyncExitStack]:
     db = Database(settings)
+    features_wired(settings, db)  # services in jobs (fan-out, promotion) follow the flags
     stack = contextlib.AsyncExitStack()
     stack.push_async_callback(db.dispose)
     await stack.enter_async_context(realtime_running(settings, db))

@@ -6,6 +6,7 @@ from skyslots.models.base import metadata
 from skyslots.models.booking import Booking, BookingStatus
 from skyslots.models.event import Event, EventStatus, WaitlistMode
 from skyslots.models.export import Export, ExportFormat, ExportStatus
+from skyslots.models.feature import FeatureFlag
 from skyslots.models.idempotency import IdempotencyKey
 from skyslots.models.organizer import EventOrganizer
 from skyslots.models.outbox import OutboxMessage
@@ -26,6 +27,7 @@ __all__ = [
     "Export",
     "ExportFormat",
     "ExportStatus",
+    "FeatureFlag",
     "IdempotencyKey",
     "OutboxMessage",
     "PositionType",

@@ -18,9 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.db import Database, utcnow
+from skyslots.features.service import feature_on
 from skyslots.models import OutboxMessage
 from skyslots.models.outbox import DeliveryStatus
 from skyslots.outbox.retry import DeliveryFailed, DeliverySkipped, next_attempt
+from skyslots.webhooks.fanout import KIND as WEBHOOK_KIND
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -65,6 +67,8 @@ async def lease_due(
     )
     if ids is not None:
         query = query.where(OutboxMessage.id.in_(list(ids)))
+    if not await feature_on(session, "webhooks"):  # queued calls wait for the flag, untouched
+        query = query.where(OutboxMessage.kind != WEBHOOK_KIND)
     rows = list(await session.scalars(query))
     if not rows:
         return []

@@ -14,6 +14,7 @@ from limits.storage import storage_from_string
 
 from skyslots.config import Settings
 from skyslots.errors import SkySlotsError
+from skyslots.features.service import Features
 from skyslots.ratelimit.policy import rate_limits
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,19 @@ class RateLimited(SkySlotsError):
 
 
 class RateLimiter:
-    def __init__(self, limits: dict[str, RateLimitItem] | None, storage: Storage) -> None:
+    def __init__(
+        self,
+        limits: dict[str, RateLimitItem] | None,
+        storage: Storage,
+        features: Features | None = None,
+    ) -> None:
         self.limits = limits
+        self.features = features  # the `rate_limits` flag off: nothing is counted
         self.storage = storage
         self.strategy = MovingWindowRateLimiter(storage)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, features: Features | None = None) -> RateLimiter:
         storage: Storage = MemoryStorage()
         if settings.redis_url:
             uri = settings.redis_url.replace("redis://", "async+redis://", 1)
@@ -46,7 +53,7 @@ class RateLimiter:
             storage = storage_from_string(
                 uri, key_prefix=f"{settings.redis_channel_prefix}rl", implementation="redispy"
             )
-        return cls(rate_limits(settings.rate_limits), storage)
+        return cls(rate_limits(settings.rate_limits), storage, features)
 
     @property
     def enabled(self) -> bool:
@@ -56,6 +63,8 @@ class RateLimiter:
         """Count one request under limit `name` for `identifiers`; RateLimited when over it.
         A storage that cannot be reached lets the request through (bookings go on)."""
         if self.limits is None:
+            return
+        if self.features is not None and not await self.features.is_on("rate_limits"):
             return
         item = self.limits[name]
         try:

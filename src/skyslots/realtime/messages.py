@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.db import json_dumps
 from skyslots.events.schemas import EventOut
+from skyslots.features.service import feature_on
 from skyslots.models import Event, EventStatus
 from skyslots.slots.repository import public_slots
 
@@ -48,7 +49,15 @@ def slot_message(*, event_id: int, change: str, slot: dict[str, Any]) -> dict[st
 
 async def event_json(session: AsyncSession, *, event_id: int) -> dict[str, Any] | None:
     row = (await session.execute(select(*_events).where(_events.id == event_id))).one_or_none()
-    return None if row is None else EventOut.model_validate(row).model_dump(mode="json")
+    if row is None:
+        return None
+    event = EventOut.model_validate(row).model_dump(mode="json")
+    # As the public page shows it (web.public.features_applied): no hold step, no waitlist.
+    if not await feature_on(session, "holds"):
+        event["hold_seconds"] = 0
+    if not await feature_on(session, "waitlist"):
+        event["waitlist_mode"] = "off"
+    return event
 
 
 async def change_message(

@@ -740,8 +740,10 @@ class BookingModal {
       return;
     }
     if (!current) return;
-    if (response && body.code === "holds_disabled") {
-      this.usesHold = false; // the organizer turned holds off a moment ago: book directly
+    if (response && (body.code === "holds_disabled" || body.code === "feature_off")) {
+      // The organizer turned holds off a moment ago, or the site's `holds` flag is off: book
+      // directly.
+      this.usesHold = false;
       this.showForm();
       return;
     }

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Response
 
 from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
 from skyslots.bookings.schemas import BookingClaimed
+from skyslots.features.deps import requires_feature
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
 from skyslots.waitlist.schemas import (
@@ -22,7 +23,7 @@ from skyslots.waitlist.service import (
     waitlist_view,
 )
 
-router = APIRouter(prefix="/api", tags=["waitlist"])
+router = APIRouter(prefix="/api", tags=["waitlist"], dependencies=[requires_feature("waitlist")])
 ManageToken = Annotated[str, Header(alias="X-Manage-Token", max_length=100)]
 
 

@@ -15,6 +15,7 @@ from skyslots.bookings import repository
 from skyslots.bookings.rules import Occupant, booking_refusal
 from skyslots.bookings.seats import first_free_seat
 from skyslots.errors import Conflict
+from skyslots.features.service import feature_on
 from skyslots.models import BookingStatus, User, WaitlistEntry, WaitlistMode, WaitlistStatus
 from skyslots.outbox.service import outbox_add
 from skyslots.ratings import slot_requirement
@@ -104,6 +105,8 @@ async def promote_waiter(
     """
     mode = context.waitlist_mode
     if mode == WaitlistMode.OFF or context.is_locked or booking_refusal(context, now):
+        return None
+    if not await feature_on(session, "waitlist"):  # the flag off: nobody waits, nobody moves up
         return None
     connection = await session.connection()
     skipped: list[int] = []

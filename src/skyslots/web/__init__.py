@@ -15,6 +15,7 @@ from skyslots.web import (
     organizer,
     organizer_deliveries,
     organizer_exports,
+    organizer_features,
     organizer_locks,
     organizer_roster,
     organizer_slots,
@@ -35,7 +36,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
     pages = (*pages, organizer_exports, privacy, account, vatsim, my_bookings)
-    accounts = (organizer_team, organizer_tokens)
+    accounts = (organizer_team, organizer_tokens, organizer_features)
     for module in (*modules, *pages, *accounts):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("skyslots", "static")]), name="static")

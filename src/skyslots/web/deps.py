@@ -47,6 +47,15 @@ async def event_creator_page_user(user: Annotated[User, Depends(organizer_page_u
     return user
 
 
+async def admin_page_user(user: Annotated[User | None, Depends(session_user)]) -> User:
+    """An admin; anyone else is sent to sign in (401) or refused (403)."""
+    if user is None:
+        raise Unauthorized("Sign in to change the site's settings.")
+    if user.role != Role.ADMIN:
+        raise Forbidden("Only admins can change the site's features.", code="not_admin")
+    return user
+
+
 def _ensure_csrf(request: Request, form: FormData) -> FormData:
     token = form.get(CSRF_FIELD)
     if not web_session(request).csrf_matches(token if isinstance(token, str) else None):
@@ -70,5 +79,6 @@ async def checked_upload(request: Request) -> FormData:
 SessionUser = Annotated[User | None, Depends(session_user)]
 OrganizerPage = Annotated[User, Depends(organizer_page_user)]
 EventCreatorPage = Annotated[User, Depends(event_creator_page_user)]
+AdminPage = Annotated[User, Depends(admin_page_user)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 CheckedUpload = Annotated[FormData, Depends(checked_upload)]

@@ -12,6 +12,7 @@ from skyslots.bookings.confirm import booking_confirm
 from skyslots.bookings.manage import booking_for_token
 from skyslots.bookings.release import booking_release
 from skyslots.errors import Conflict
+from skyslots.features.deps import requires_feature
 from skyslots.privacy.api import ATTACHMENT
 from skyslots.privacy.erase import booking_personal_data_delete
 from skyslots.privacy.export import booking_data
@@ -22,6 +23,7 @@ from skyslots.web.forms import form_values
 from skyslots.web.templating import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+CONFIRMING = requires_feature("email_confirmation")
 
 
 async def _manage_page(
@@ -80,7 +82,7 @@ async def release_form(
     return await _manage_page(request, db, booking_id, token, released=True)
 
 
-@router.get("/bookings/{booking_id}/confirm")
+@router.get("/bookings/{booking_id}/confirm", dependencies=[CONFIRMING])
 async def confirm_page(
     request: Request, booking_id: RowId, db: DatabaseDep, token: Annotated[str, Query()] = ""
 ) -> Response:
@@ -88,7 +90,7 @@ async def confirm_page(
     return await _manage_page(request, db, booking_id, token)
 
 
-@router.post("/bookings/{booking_id}/confirm", dependencies=RATE_LIMITED)
+@router.post("/bookings/{booking_id}/confirm", dependencies=[CONFIRMING, *RATE_LIMITED])
 async def confirm_form(
     request: Request, booking_id: RowId, db: DatabaseDep, form: CheckedForm
 ) -> Response:

@@ -94,6 +94,7 @@ async def dashboard(request: Request, db: DatabaseDep, user: OrganizerPage) -> R
         "counts": counts,
         "co_organized": co_organized,
         "may_create": user.role in (Role.ORGANIZER, Role.ADMIN),
+        "is_admin": user.role == Role.ADMIN,  # the Features page link
     }
     return render(request, "organizer/dashboard.html", context)
 

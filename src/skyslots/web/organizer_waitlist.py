@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.events.detail import event_detail
 from skyslots.events.schemas import EventDetail
+from skyslots.features.deps import requires_feature
 from skyslots.models import PositionType, User, WaitlistEntry, WaitlistStatus
 from skyslots.validation import RowId
 from skyslots.waitlist.service import waitlist_of_event
@@ -18,7 +19,12 @@ from skyslots.web.deps import OrganizerPage
 from skyslots.web.grid import slot_label
 from skyslots.web.templating import PageRoute, render
 
-router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    prefix="/organizer",
+    route_class=PageRoute,
+    include_in_schema=False,
+    dependencies=[requires_feature("waitlist")],
+)
 TYPE_ORDER = [kind.value for kind in PositionType]
 
 

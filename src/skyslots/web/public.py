@@ -17,7 +17,8 @@ from skyslots.events.detail import event_detail
 from skyslots.events.schemas import EventDetail
 from skyslots.events.service import can_manage, events_published
 from skyslots.events.stats import slot_counts
-from skyslots.models import User
+from skyslots.features.deps import request_features
+from skyslots.models import User, WaitlistMode
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.schemas import SlotPublic
 from skyslots.validation import RowId
@@ -122,6 +123,17 @@ def _claim_values(claim: SlotPublic | None, values: dict[str, str]) -> dict[str,
     return values
 
 
+def features_applied(event: EventDetail, features: dict[str, bool]) -> EventDetail:
+    """The event as the public page shows it: with the `holds` flag off it books without a hold
+    step, with `waitlist` off it has no waitlist (no join links, no `?wait=` form)."""
+    changes: dict[str, Any] = {}
+    if not features["holds"]:
+        changes["hold_seconds"] = 0
+    if not features["waitlist"]:
+        changes["waitlist_mode"] = WaitlistMode.OFF
+    return event.model_copy(update=changes) if changes else event
+
+
 async def event_page_response(
     request: Request,
     db: DatabaseDep,
@@ -133,8 +145,9 @@ async def event_page_response(
 ) -> Response:
     """The event page, with the booking or waitlist form open and its outcome as given."""
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
+    event = features_applied(event, request_features(request))
     claim = _find_slot(event, extra.pop("claim", None))
-    wait = _wait_target(event, extra.pop("wait", None))
+    wait = _wait_target(event, extra.pop("wait", None)) if event.waitlist_mode != "off" else None
     context = roster_context(event, manages=await viewer_manages(db, event, viewer), viewer=viewer)
     defaults = {
         "values": {}, "errors": {}, "booked": None, "conflict": None,
@@ -184,6 +197,7 @@ async def roster_fragment(
 ) -> Response:
     """The roster alone: the live page swaps it in when slots are added or removed."""
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
+    event = features_applied(event, request_features(request))
     context = roster_context(event, manages=await viewer_manages(db, event, viewer), viewer=viewer)
     return render(request, "_roster.html", context)
 

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.templating import Jinja2Templates
 
 from skyslots.errors import SkySlotsError, Unauthorized
+from skyslots.features.deps import request_features
 from skyslots.web.markdown import render_markdown
 from skyslots.web.session import WebSession
 
@@ -91,13 +92,15 @@ def render(
 ) -> Response:
     """Render a page with what every page needs: the session's user, CSRF token and flashes."""
     session = web_session(request)
+    features = request_features(request)
     base = {
         "session": session,
         "signed_in": session.user_id is not None
         and request.scope.get("session_user_id") is not None,
         "flashes": session.pop_flashes(),
         "path": request.url.path,
-        "vatsim_sign_in": request.app.state.settings.vatsim_enabled,
+        "vatsim_sign_in": request.app.state.settings.vatsim_enabled and features["vatsim_signin"],
+        "features": features,  # what is off is not shown (docs/features.md)
     }
     return templates.TemplateResponse(
         request, name, {**base, **(context or {})}, status_code=status, headers=SECURITY_HEADERS

@@ -24,6 +24,7 @@ from fastapi.responses import RedirectResponse
 from skyslots.accounts.deps import DatabaseDep, SettingsDep, has_organizer_duties
 from skyslots.config import Settings
 from skyslots.errors import NotFound, SkySlotsError
+from skyslots.features.deps import requires_feature
 from skyslots.ratelimit.deps import client_address, limiter_of
 from skyslots.ratelimit.limiter import RateLimited
 from skyslots.vatsim.client import VatsimConnect, VatsimFailed
@@ -31,7 +32,12 @@ from skyslots.vatsim.service import user_from_vatsim
 from skyslots.web.auth import safe_next
 from skyslots.web.templating import PageRoute, render, web_session
 
-router = APIRouter(prefix="/auth/vatsim", route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    prefix="/auth/vatsim",
+    route_class=PageRoute,
+    include_in_schema=False,
+    dependencies=[requires_feature("vatsim_signin")],
+)
 
 FLOW_COOKIE = "skyslots_vatsim"
 FLOW_PATH = "/auth/vatsim"

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.db import utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from skyslots.features.deps import requires_feature
 from skyslots.models import Booking, Event, Slot
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.service import slot_label
@@ -23,7 +24,9 @@ from skyslots.web.grid import minutes_left
 from skyslots.web.public import WAIT_ANY, event_page_response, parse_booker
 from skyslots.web.templating import PageRoute, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=[requires_feature("waitlist")]
+)
 JOIN_FIELDS = ("pilot_name", "pilot_callsign", "email", "slot_id", "position_type")
 
 

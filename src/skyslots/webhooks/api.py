@@ -5,6 +5,7 @@ from fastapi import APIRouter, Response
 from skyslots.accounts.deps import DatabaseDep, OrganizerUser, SettingsDep
 from skyslots.errors import ValidationFailed
 from skyslots.events.service import event_managed
+from skyslots.features.deps import requires_feature
 from skyslots.validation import RowId
 from skyslots.webhooks.addresses import UrlRefused, ensure_url_allowed
 from skyslots.webhooks.schemas import WebhookCreate, WebhookCreated, WebhookOut, WebhookTestQueued
@@ -15,7 +16,7 @@ from skyslots.webhooks.service import (
     webhooks_of_event,
 )
 
-router = APIRouter(prefix="/api", tags=["webhooks"])
+router = APIRouter(prefix="/api", tags=["webhooks"], dependencies=[requires_feature("webhooks")])
 
 
 @router.post("/events/{event_id}/webhooks", status_code=201)

@@ -18,6 +18,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.db import utcnow
+from skyslots.features.service import feature_on
 from skyslots.models import Event, WebhookEndpoint
 from skyslots.outbox.service import outbox_add
 
@@ -89,6 +90,8 @@ async def webhooks_fan_out(
 
     Call it before the roster journal step (which holds the event's row lock until commit).
     """
+    if not await feature_on(session, "webhooks"):  # the flag off: nothing is queued
+        return 0
     endpoints = await _subscribed(session, event_id, type)
     if not endpoints:
         return 0

@@ -1,0 +1,1 @@
+"""Feature flags: one definition list, SKYSLOTS_FEATURES, admins' toggles (docs/features.md)."""

@@ -147,7 +147,9 @@ async def event_page_response(
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
     event = features_applied(event, request_features(request))
     claim = _find_slot(event, extra.pop("claim", None))
-    wait = _wait_target(event, extra.pop("wait", None)) if event.waitlist_mode != "off" else None
+    wait = _wait_target(event, extra.pop("wait", None))
+    if not request_features(request)["waitlist"]:
+        wait = None  # no `?wait=` form while the feature is off (an event's own "off" says why)
     context = roster_context(event, manages=await viewer_manages(db, event, viewer), viewer=viewer)
     defaults = {
         "values": {}, "errors": {}, "booked": None, "conflict": None,

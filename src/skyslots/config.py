@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     export_lease_seconds: float = Field(default=300.0, gt=0)
     export_max_attempts: int = Field(default=3, ge=1)
     roster_image_seconds: float = Field(default=60.0, ge=0)
+    # Observability (docs/operations.md "Observability"): a bearer token /metrics then requires,
+    # the port a `skyslots worker` serves its own /metrics on (unset: none), and Sentry.
+    metrics_token: str | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    sentry_dsn: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +105,11 @@ class Settings(BaseSettings):
                 "use postgresql+asyncpg://host/db or sqlite+aiosqlite:///path/to/file.db"
             )
         return url
+
+    @field_validator("worker_metrics_port", mode="before")
+    @classmethod
+    def _blank_port_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("rate_limits")
     @classmethod
@@ -142,6 +152,9 @@ class Settings(BaseSettings):
             self.celery_broker_url = self.redis_url
         if self.smtp_url == "":
             self.smtp_url = None
+        for optional in ("metrics_token", "sentry_dsn"):
+            if not (getattr(self, optional) or "").strip():
+                setattr(self, optional, None)
         for name in ("s3_endpoint_url", "s3_public_endpoint_url"):
             if not getattr(self, name):
                 setattr(self, name, None)

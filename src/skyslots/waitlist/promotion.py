@@ -15,6 +15,7 @@ from skyslots.bookings import repository
 from skyslots.bookings.rules import Occupant, booking_refusal
 from skyslots.bookings.seats import first_free_seat
 from skyslots.errors import Conflict
+from skyslots.metrics import promotion_after_commit
 from skyslots.models import BookingStatus, WaitlistEntry, WaitlistMode, WaitlistStatus
 from skyslots.outbox.service import outbox_add
 from skyslots.slots.service import slot_label
@@ -157,6 +158,7 @@ async def _promote(
             },
             dedupe_key=f"{kind}:{entry.id}:{booking_id}",
         )
+    promotion_after_commit(session)
     if claim:  # an offer becomes a promotion when accepted (waitlist.service.waitlist_accept)
         await booking_webhook(
             session,

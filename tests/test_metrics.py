@@ -139,6 +139,9 @@ async def traffic(site: Site) -> tuple[Samples, Samples]:
     try:
         for ws in sockets:
             assert (await recv_json(ws))["type"] == "snapshot"
+        handshake = sockets[0].response
+        assert handshake is not None
+        assert re.fullmatch(r"[0-9a-f]{32}", handshake.headers["x-request-id"])
         assert value(samples(await site.scrape()), "skyslots_websocket_connections") == 3
         hold = await http.post(f"/api/slots/{a['id']}/hold")
         assert hold.status_code == 201, hold.text

@@ -41,8 +41,10 @@ _heartbeat: WorkerHeartbeat | None = None
 
 @setup_logging.connect
 def _logging(loglevel: int | str | None = None, **_: Any) -> None:
-    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
-    configure_logging(str(level or get_settings().log_level))
+    """SKYSLOTS_LOG_LEVEL for SkySlots' lines; Celery's --loglevel (default WARNING) for its."""
+    configure_logging(get_settings().log_level)
+    if loglevel:
+        logging.getLogger("celery").setLevel(loglevel)
 
 
 @task_prerun.connect

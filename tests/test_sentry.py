@@ -21,6 +21,7 @@ from celery import Celery
 from skyslots import __version__
 from skyslots.db import Database
 from skyslots.migrate import migrate
+from skyslots.sentry import before_send
 from tests.conftest import create_postgres_database, drop_postgres_database, make_settings
 from tests.helpers import PASSWORD, booking_body, make_account, make_event, make_slots, pilot_slots
 from tests.http_receiver import Received, Receiver, http_receiver
@@ -28,6 +29,7 @@ from tests.realtime_redis import PrivateRedis
 from tests.servers import Job, free_port, server_env, start_server
 
 pytestmark = [pytest.mark.postgres]
+SCRAPE = {"Authorization": "Bearer worker-scrape-token"}
 
 
 @pytest.fixture
@@ -135,6 +137,7 @@ async def test_the_worker_sends_a_failed_task_and_counts_it(
                 "SKYSLOTS_REDIS_URL": redis.url,
                 "SKYSLOTS_SENTRY_DSN": dsn(receiver),
                 "SKYSLOTS_WORKER_METRICS_PORT": str(port),
+                "SKYSLOTS_METRICS_TOKEN": "worker-scrape-token",
                 "SKYSLOTS_LOG_LEVEL": "INFO",
             },
         )
@@ -147,7 +150,9 @@ async def test_the_worker_sends_a_failed_task_and_counts_it(
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    return httpx.get(metrics_url, timeout=5).text
+                    answer = httpx.get(metrics_url, headers=SCRAPE, timeout=5)
+                    assert answer.status_code == 200, answer.text
+                    return answer.text
                 except httpx.HTTPError:
                     assert time.monotonic() < deadline, worker_log()
                     time.sleep(0.2)
@@ -156,6 +161,8 @@ async def test_the_worker_sends_a_failed_task_and_counts_it(
             return (tmp_path / "worker.log").read_text(errors="replace")
 
         await asyncio.to_thread(worker_metrics)  # the worker is up
+        refused = await asyncio.to_thread(httpx.get, metrics_url, timeout=5)
+        assert refused.status_code == 401  # the scrape token guards the worker's port too
         client = Celery(broker=redis.url)
         # An id that is no id (an email, even): the task fails in the database call.
         client.send_task("skyslots.deliver_outbox", args=[[email]])
@@ -182,3 +189,32 @@ async def test_the_worker_sends_a_failed_task_and_counts_it(
             worker.stop()
         redis.stop()
         await drop_postgres_database(url)
+
+
+def test_before_send_drops_the_requests_personal_parts() -> None:
+    event = {
+        "user": {"ip_address": "203.0.113.7", "email": "u@example.com"},
+        "request": {
+            "url": "https://app.example/bookings/1/manage?token=secret-manage",
+            "method": "GET",
+            "query_string": "token=secret-manage",
+            "cookies": {"skyslots_session": "signed-cookie"},
+            "data": {"password": "hunter2"},
+            "headers": {
+                "Authorization": "Bearer abc",
+                "X-Manage-Token": "secret-manage",
+                "Cookie": "skyslots_session=signed-cookie",
+                "User-Agent": "pytest",
+            },
+        },
+        "exception": {"values": [{"value": "550 <jane@example.com> rejected"}]},
+        "breadcrumbs": {"values": [{"message": "mail to bob@example.org, sks_abcdef"}]},
+    }
+    sent = before_send(event, {})
+    text = json.dumps(sent)
+    for secret in ("203.0.113.7", "example.com", "secret-manage", "signed-cookie", "hunter2",
+                   "abc", "bob@example.org", "abcdef"):  # fmt: skip
+        assert secret not in text, (secret, text)
+    assert sent["request"]["headers"] == {"User-Agent": "pytest"}
+    assert sent["request"]["url"] == "https://app.example/bookings/1/manage"
+    assert sent["exception"]["values"][0]["value"] == "550 <[email]> rejected"

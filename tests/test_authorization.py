@@ -133,6 +133,14 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/account/delete"): SIGNED_IN,  # with a wrong confirmation: nobody is deleted
     ("GET", "/bookings/{booking_id}/data"): TOKEN,
     ("POST", "/bookings/{booking_id}/personal-data"): TOKEN,
+    # my bookings, the personal calendar feed
+    ("GET", "/api/me/bookings"): SIGNED_IN,
+    ("POST", "/api/me/calendar"): SIGNED_IN,
+    ("DELETE", "/api/me/calendar"): SIGNED_IN,
+    ("GET", "/api/me/calendar/{token}.ics"): TOKEN,  # the feed's secret address is the token
+    ("GET", "/me/bookings"): SIGNED_IN,
+    ("POST", "/me/calendar"): SIGNED_IN,
+    ("POST", "/me/bookings/{booking_id}/release"): EVENT_ORGANIZER,  # or its signed-in booker
     # personal API tokens
     ("POST", "/api/me/tokens"): ORGANIZER_AREA,
     ("GET", "/api/me/tokens"): ORGANIZER_AREA,
@@ -274,6 +282,8 @@ class World:
         self.owner = people["owner"]
         self.sentinel_event = 0
         self.sentinels = 0
+        self.spare: Account | None = None  # never an actor: its calendar feed stays as made
+        self.feed_token = ""
         transport = httpx.ASGITransport(app=app)
         self.http = httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
@@ -335,6 +345,11 @@ class World:
             headers=(token_owner.headers if token_owner else self.owner.headers),
         )
         assert token.status_code == 201, token.text
+        if not self.feed_token:
+            assert self.spare is not None
+            made = await self.http.post("/api/me/calendar", headers=self.spare.headers)
+            assert made.status_code == 200, made.text
+            self.feed_token = made.json()["url"].rsplit("/", 1)[1].removesuffix(".ics")
         return Target(
             ids={
                 "event_id": eid, "slot_id": free, "booked_slot": booked, "spare_slot": spare,
@@ -346,7 +361,7 @@ class World:
             file_url=f"{signed.path}?{signed.query.decode()}",
             tokens={
                 "booking": booking["manage_token"], "hold": hold["hold_token"],
-                "entry": entry["manage_token"],
+                "entry": entry["manage_token"], "feed": self.feed_token,
             },
             title=title,
         )  # fmt: skip
@@ -390,7 +405,7 @@ def request_for(method: str, path: str, actor: Actor, t: Target) -> tuple[str, s
         return method, t.file_url, {}
     url = path.replace("{event_id:int}", "{event_id}").replace("{icao}", "EGLL")
     ids = dict(t.ids)
-    url = url.format(**ids)
+    url = url.format(**ids, token=t.tokens["feed"])
     api = path.startswith("/api/")
     kwargs: dict[str, Any] = {"headers": actor.headers if api else {}}
     start = event_start()
@@ -425,6 +440,7 @@ def request_for(method: str, path: str, actor: Actor, t: Target) -> tuple[str, s
         ("GET", "/bookings/{booking_id}/data"): lambda: {"params": {"token": t.tokens["booking"]}},
         ("POST", "/bookings/{booking_id}/personal-data"): lambda: {"data": _form(actor, token=t.tokens["booking"])},
         ("POST", "/account/delete"): lambda: {"data": _form(actor, confirm="not my email")},
+        ("POST", "/me/calendar"): lambda: {"data": _form(actor, action="on")},
         ("POST", "/api/events/{event_id}/exports"): lambda: {"json": {"format": "pdf"}},
         ("POST", "/organizer/events/{event_id}/exports"): lambda: {"data": _form(actor, format="csv")},
         ("POST", "/bookings/{booking_id}/manage"): lambda: {"data": _form(actor, token=t.tokens["booking"])},
@@ -525,8 +541,9 @@ async def test_every_route_answers_each_actor_as_its_table_says(world_app: FastA
         "admin": await make_account(db, setup, email="admin@example.com", role=Role.ADMIN),
     }
     # Made a co-organizer by the calls that add one (never an actor, so nobody's rights move).
-    await make_account(db, setup, email="spare@example.com", role=Role.MEMBER)
+    spare = await make_account(db, setup, email="spare@example.com", role=Role.MEMBER)
     world = World(world_app, db, people)
+    world.spare = spare
     # The other organizer has an event of their own; the co-organizer starts on one too, so the
     # organizer area is open to them before the first target event exists.
     other = people["other_organizer"]

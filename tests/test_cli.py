@@ -167,6 +167,7 @@ def test_configuration_errors_are_one_line(data_dir: Path) -> None:
         ({"SKYSLOTS_DATABASE_URL": "postgresql+asyncpg://127.0.0.1:1/none"}, ""),
         ({"SKYSLOTS_ACCESS_TOKEN_MINUTES": "soon"}, "access_token_minutes"),
         ({"SKYSLOTS_LOG_LEVEL": "chatty"}, "log_level"),
+        ({"SKYSLOTS_PORT": "99999"}, "port"),
     ]
     for env, fragment in cases:
         assert_one_line_error(run(data_dir, "migrate", **env), fragment)

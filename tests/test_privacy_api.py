@@ -179,7 +179,7 @@ async def test_my_data_export_holds_everything_about_me_and_no_secret(
     assert data["user"] == {
         "id": person.account.id, "name": person.name, "email": person.email, "role": "member",
         "vatsim_id": None, "rating_id": None, "rating_short": None,
-        "created_at": data["user"]["created_at"], "has_password": True,
+        "created_at": data["user"]["created_at"], "has_password": True, "calendar_feed": False,
     }  # fmt: skip
     bookings = data["bookings"]
     assert [b["pilot_callsign"] for b in bookings] == ["ZLD1", "ZLD2"]  # by account, by email

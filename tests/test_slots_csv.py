@@ -15,7 +15,7 @@ from skyslots.db import Database
 from skyslots.models import Role
 from tests.helpers import Account, event_start, make_account, make_event, make_slots
 
-HEADER = "position_name,position_type,start_time,end_time,origin_icao,destination_icao,slot_time,aircraft_type,route,callsign,notes,locked"  # noqa: E501
+HEADER = "position_name,position_type,start_time,end_time,origin_icao,destination_icao,slot_time,aircraft_type,route,callsign,notes,locked,min_rating"  # noqa: E501
 COMPARED = (
     "position_name", "position_type", "callsign_pattern", "is_locked", "order_index", "notes",
     "start_time", "end_time", "origin_icao", "destination_icao", "slot_time", "aircraft_type",
@@ -310,7 +310,7 @@ async def test_import_and_export_need_the_event_organizer(
     for account in (organizer, admin):
         response = await client.get(export, headers=account.headers)
         assert response.status_code == 200
-        assert response.text.splitlines()[1:] == ["EGLL_TWR,TWR,,,,,,,,,,false"] * 2
+        assert response.text.splitlines()[1:] == ["EGLL_TWR,TWR,,,,,,,,,,false,"] * 2
 
 
 async def test_the_documented_example_file_imports(

@@ -218,6 +218,24 @@ async def test_vatsim_unreachable_gives_a_friendly_page(database_url: str, tmp_p
         assert (await app.client.get("/api/auth/me")).status_code == 401
 
 
+async def test_the_callback_counts_against_the_sign_in_limit_per_address(
+    database_url: str, tmp_path: Path
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    limits = {"rate_limits": "signin_per_address=2/minute", "vatsim_base_url": closed}
+    async for app in started(database_url, tmp_path, **limits, **VATSIM_ON):
+        answers = []
+        for _ in range(3):
+            start = await app.client.get("/auth/vatsim/login")
+            state = parse_qs(urlparse(start.headers["location"]).query)["state"][0]
+            answers.append(
+                await app.client.get("/auth/vatsim/callback", params={"code": "x", "state": state})
+            )
+        assert [a.status_code for a in answers] == [502, 502, 429]  # VATSIM isn't asked then
+        assert "Too many sign-in attempts" in answers[2].text
+        assert int(answers[2].headers["retry-after"]) >= 1
+
+
 # --- a real server, a real authorization server, Chromium -------------------------------------
 
 

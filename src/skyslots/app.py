@@ -25,10 +25,12 @@ from skyslots.idempotency.middleware import IdempotencyMiddleware
 from skyslots.jobs.running import jobs_running
 from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
+from skyslots.me.api import router as me_router
 from skyslots.metrics import metrics
 from skyslots.metrics.exposition import router as metrics_router
 from skyslots.metrics.middleware import RequestObserver
 from skyslots.metrics.multiproc import mark_dead
+from skyslots.openapi import install_openapi
 from skyslots.organizers.api import router as organizers_router
 from skyslots.outbox.api import router as deliveries_router
 from skyslots.privacy.api import router as privacy_router
@@ -45,6 +47,7 @@ from skyslots.tokens.api import router as tokens_router
 from skyslots.waitlist.api import router as waitlist_router
 from skyslots.web import install_web
 from skyslots.web.headers import SecurityHeadersMiddleware, install_docs
+from skyslots.web.templating import http_error_page
 from skyslots.webhooks.api import router as webhooks_router
 
 
@@ -81,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    install_error_handlers(app)
+    install_error_handlers(app, page=http_error_page)
     for router in (
         health_router,
         metrics_router,
@@ -102,10 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_ws_router,
         files_router,
         calendars_router,
+        me_router,
     ):
         app.include_router(router)
     install_web(app, settings)
     install_docs(app)
+    install_openapi(app)  # after every route: it documents each one's errors
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
     # Outside the others (its request id and status cover their answers), inside the proxy

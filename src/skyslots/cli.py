@@ -1,4 +1,4 @@
-"""The `skyslots` command: serve, migrate, users create, demo."""
+"""The `skyslots` command: serve, migrate, users create, demo, backup, restore."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from skyslots.accounts.schemas import UserCreate
 from skyslots.accounts.service import user_create
+from skyslots.backups import BackupError
 from skyslots.config import Settings, get_settings
 from skyslots.db import Database
 from skyslots.demo import demo_seed
@@ -53,12 +54,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    port = settings.port if args.port is None else args.port
     if not args.no_migrate:
         migrate(settings.database_url)
     # Before uvicorn starts its worker processes (and any of them imports prometheus-client):
     # their metrics go to one fresh folder, so /metrics on any of them shows them all.
     metrics_folder = multiproc.prepare(settings.data_dir, "serve")
-    print(f"SkySlots on http://{args.host}:{args.port} (API docs at /docs)", flush=True)
+    print(f"SkySlots on http://{args.host}:{port} (API docs at /docs)", flush=True)
     if args.workers > 1 and not settings.redis_url:
         print(
             "skyslots: warning: live updates reach only the sockets of the worker that made the"
@@ -67,17 +69,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             flush=True,
         )
     try:
-        _serve(uvicorn, args, settings)
+        _serve(uvicorn, args, settings, port)
     finally:
         multiproc.remove(metrics_folder)
 
 
-def _serve(uvicorn: Any, args: argparse.Namespace, settings: Settings) -> None:
+def _serve(uvicorn: Any, args: argparse.Namespace, settings: Settings, port: int) -> None:
     uvicorn.run(
         "skyslots.app:create_app",
         factory=True,
         host=args.host,
-        port=args.port,
+        port=port,
         workers=args.workers,
         # Our JSON logging for uvicorn's loggers too (set up by create_app in each process);
         # its access log stays off: the app writes one line per request with its request id.
@@ -142,6 +144,34 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     print(f"organizer login: {result.email} / {result.password}")
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from skyslots.backups.service import backup_run, backups_list
+
+    configure_logging(settings.log_level)
+    if args.list:
+        for stored in asyncio.run(backups_list(settings)):
+            print(f"{stored.name}\t{stored.size}")
+        return
+    result = asyncio.run(backup_run(settings))
+    print(f"backup written: {result.location} ({result.size} bytes)")
+    for name in result.deleted:
+        print(f"retention: deleted {name}")
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from skyslots.backups.service import restore_run
+
+    configure_logging(settings.log_level)
+    result = asyncio.run(restore_run(settings, args.source, force=args.force))
+    if result.dropped:
+        print(f"--force: dropped what the database held ({len(result.dropped)} objects)")
+    print(
+        f"restored {result.source} into {_safe_url(settings.database_url)}"
+        f" (schema revision {result.revision or 'unknown'}; `skyslots migrate` brings it up to"
+        " date)"
+    )
+
+
 def _safe_url(url: str) -> str:
     """The URL without its password, for printing."""
     if "@" not in url or "://" not in url:
@@ -172,7 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web server (migrates first)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_int_between(1, 65_535), default=8000)
+    serve.add_argument(
+        "--port", type=_int_between(1, 65_535), help="default: SKYSLOTS_PORT, else 8000"
+    )
     serve.add_argument(
         "--workers", type=_int_between(1, 256), default=1, help="number of server processes"
     )
@@ -203,6 +235,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo", help="create a demo organizer and a published EGLL event"
     ).set_defaults(handler=cmd_demo)
+
+    backup = commands.add_parser(
+        "backup",
+        help="back the database up (to SKYSLOTS_BACKUP_TARGET) and prune old backups",
+    )
+    backup.add_argument("--list", action="store_true", help="list the backups instead")
+    backup.set_defaults(handler=cmd_backup)
+    restore = commands.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("source", help="a backup file, or a backup's name or storage key")
+    restore.add_argument(
+        "--force", action="store_true", help="drop everything in a non-empty database first"
+    )
+    restore.set_defaults(handler=cmd_restore)
     return parser
 
 
@@ -231,7 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.handler(args, settings)
     except KeyboardInterrupt:
         return 130
-    except (SkySlotsError, ValidationError, SQLAlchemyError, OSError, ValueError) as exc:
+    except (
+        SkySlotsError,
+        BackupError,
+        ValidationError,
+        SQLAlchemyError,
+        OSError,
+        ValueError,
+    ) as exc:
         print(f"skyslots: error: {_one_line(exc)}", file=sys.stderr)
         return 1
     return 0

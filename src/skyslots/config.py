@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     secret_key: str = ""
+    # `skyslots serve`'s port when --port is not given (the image's HEALTHCHECK reads it too).
+    port: int = Field(default=8000, ge=1, le=65_535)
     redis_url: str | None = None
     # Realtime: channels are `<prefix>event:<id>` (the prefix lets deployments share a Redis).
     redis_channel_prefix: str = ""
@@ -91,6 +93,14 @@ class Settings(BaseSettings):
     export_lease_seconds: float = Field(default=300.0, gt=0)
     export_max_attempts: int = Field(default=3, ge=1)
     roster_image_seconds: float = Field(default=60.0, ge=0)
+    # Backups (docs/operations.md): `skyslots backup` writes to a folder (default
+    # <data dir>/backups) or to the storage above (key backups/<name>), and keeps the newest of
+    # each of the last keep_daily days and keep_weekly ISO weeks (and everything under a day).
+    backup_target: Literal["folder", "storage"] = "folder"
+    backup_dir: Path | None = None
+    backup_keep_daily: int = Field(default=7, ge=0)
+    backup_keep_weekly: int = Field(default=4, ge=0)
+    backup_pg_bin: Path | None = None  # the folder of pg_dump / pg_restore (default: PATH)
     # Observability (docs/operations.md "Observability"): a bearer token /metrics then requires,
     # the port a `skyslots worker` serves its own /metrics on (unset: none), and Sentry.
     metrics_token: str | None = None
@@ -106,9 +116,9 @@ class Settings(BaseSettings):
             )
         return url
 
-    @field_validator("worker_metrics_port", mode="before")
+    @field_validator("backup_dir", "backup_pg_bin", "worker_metrics_port", mode="before")
     @classmethod
-    def _blank_port_is_none(cls, value: object) -> object:
+    def _unset_when_blank(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("rate_limits")
@@ -175,6 +185,11 @@ class Settings(BaseSettings):
                 )
             self.secret_key = _embedded_secret(self.data_dir)
         return self
+
+    @property
+    def backup_folder(self) -> Path:
+        """`skyslots backup`'s folder: SKYSLOTS_BACKUP_DIR, default <data dir>/backups."""
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def runs_jobs_in_process(self) -> bool:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.routing import Match
 
 from skyslots.storage.base import StorageUnavailable
 
@@ -115,8 +120,58 @@ async def _storage_unavailable(_request: Request, exc: Exception) -> JSONRespons
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# Starlette's own errors (no route, wrong method, an unreadable body) get a code like ours.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+# Renders an HTTP error as a page (status, detail, headers) for paths outside /api.
+PageRenderer = Callable[[Request, int, str, dict[str, str]], Awaitable[Response] | Response]
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (routes are split per method)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and route.methods:
+            methods |= set(route.methods)
+    return sorted(methods | {"OPTIONS"}) if methods else []
+
+
+def _http_error_handler(page: PageRenderer | None) -> Callable[..., Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        status, headers = exc.status_code, dict(exc.headers or {})
+        if status == 405:
+            allow = allowed_methods(request)
+            headers["Allow"] = ", ".join(allow)
+            if request.method == "OPTIONS":  # what the resource supports, not an error
+                return Response(status_code=204, headers=headers)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if status == 404 and detail == "Not Found":
+            detail = f"No such address: {request.url.path}."
+        elif status == 405:
+            detail = f"{request.method} is not allowed here; use {headers['Allow']}."
+        if page is not None and not request.url.path.startswith("/api/"):
+            result = page(request, status, detail, headers)
+            return await result if isinstance(result, Awaitable) else result
+        code = HTTP_CODES.get(status, f"http_{status}")
+        return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+
+    return handle
+
+
+def install_error_handlers(app: FastAPI, *, page: PageRenderer | None = None) -> None:
+    """JSON errors `{"detail", "code"}` for the API; `page` renders the others' HTTP errors."""
     app.add_exception_handler(SkySlotsError, _domain_error)
+    app.add_exception_handler(HTTPException, _http_error_handler(page))
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeout, _database_unavailable)

@@ -15,7 +15,7 @@ from skyslots.ratelimit.deps import limit_signin
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses={401: {}, 429: {}})
 async def issue_token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -61,7 +61,8 @@ async def booking_release(
     promote: bool = True,
     now: datetime | None = None,
 ) -> Booking:
-    """Release a booking: its booker (manage token) or the event's organizer may; 409 if done."""
+    """Release a booking: its booker (manage token, or signed in as the account that booked it)
+    or the event's organizer may; 409 if done."""
     now = now or utcnow()
     booking = await session.get(Booking, booking_id)
     if booking is None or booking.status not in (BookingStatus.CLAIMED, BookingStatus.RELEASED):
@@ -73,6 +74,8 @@ async def booking_release(
         if not booking_token_opens(session, manage_token, booking):
             raise Forbidden("This manage token does not belong to that booking.", code="bad_token")
         actor = Actor.booker(booking.pilot_callsign or "")
+    elif user is not None and booking.user_id is not None and booking.user_id == user.id:
+        actor = Actor.of_user(user)  # a signed-in booker's own booking: no token needed
     elif user is not None:
         if not await can_manage(
             session, event_id=context.event_id, organizer_id=context.organizer_id, user=user
@@ -82,8 +85,11 @@ async def booking_release(
             )
         actor = Actor.of_user(user)
     else:
-        raise Unauthorized("Send the booking's X-Manage-Token, or sign in as its organizer.")
-    released_by = "booker" if manage_token is not None else "organizer"
+        raise Unauthorized(
+            "Send the booking's X-Manage-Token, or sign in as its booker or organizer."
+        )
+    own = manage_token is not None or (user is not None and booking.user_id == user.id)
+    released_by = "booker" if own else "organizer"
     await release_claim(
         session,
         context=context,

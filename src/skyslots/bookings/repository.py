@@ -37,6 +37,8 @@ EVENT_RULES = (
     events.c.max_slots_per_person,
     events.c.require_email_confirmation,
     events.c.confirm_seconds,
+    events.c.booking_requires_login,
+    events.c.apply_rating_defaults,
     events.c.start_datetime.label("event_start"),
     events.c.discord_webhook_url.is_not(None).label("has_discord"),
 )

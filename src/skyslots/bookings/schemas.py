@@ -6,14 +6,20 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from skyslots.models import BookingStatus
-from skyslots.validation import ID_MAX, BlankIsNone, CleanText, PilotCallsign, Text
+from skyslots.validation import ID_MAX, BlankIsNone, CleanText, OptionalPilotCallsign, Text
 
 
 class BookingCreate(BaseModel):
-    pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
-    pilot_callsign: Annotated[
-        PilotCallsign | None,
+    pilot_name: Annotated[
+        Annotated[CleanText, Field(max_length=100)] | None,
         BlankIsNone,
+        Field(
+            examples=["Jane Doe"],
+            description="required unless signed in (the account's name is used)",
+        ),
+    ] = None
+    pilot_callsign: Annotated[
+        OptionalPilotCallsign,
         Field(examples=["BAW123"], description="required unless the slot has a fixed callsign"),
     ] = None
     email: Annotated[EmailStr | None, BlankIsNone] = None

@@ -28,6 +28,7 @@ from skyslots.events.service import ensure_can_manage, event_managed
 from skyslots.models import Booking, BookingStatus, EventStatus, User
 from skyslots.models.booking import CALLSIGN_SEAT, EMAIL_SEAT, SLOT_OCCUPIED
 from skyslots.outbox.service import OutboxRow
+from skyslots.ratings import ensure_may_take
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 from skyslots.webhooks.changes import booking_fields, booking_webhook
@@ -129,6 +130,7 @@ async def booking_claim(
         raise NotFound(f"Slot {slot_id} does not exist.", code="slot_not_found")
     if assigned_by is None:
         ensure_bookable(context, context, now)
+        ensure_may_take(context, user)  # organizers' assignments pass the rating rules
     else:
         await ensure_can_manage(
             session,
@@ -141,6 +143,9 @@ async def booking_claim(
             f"{context.title} was cancelled; it takes no bookings.", code="event_not_published"
         )
     callsign = booking_callsign(context.fixed_callsign, data.pilot_callsign)
+    name = data.pilot_name or (user.name if user is not None and assigned_by is None else None)
+    if not name:
+        raise ValidationFailed("pilot_name", "a name is required (or sign in to book as yourself)")
     email = data.email.lower() if data.email else None
     # With email confirmation a booking waits for its mail's link (an organizer's does not).
     confirming = bool(context.require_email_confirmation) and assigned_by is None
@@ -163,7 +168,7 @@ async def booking_claim(
     token, token_hash = new_manage_token()
     values: dict[str, Any] = {
         "user_id": user.id if user else None,
-        "pilot_name": data.pilot_name,
+        "pilot_name": name,
         "pilot_callsign": callsign,
         "email": email,
         "status": status.value,
@@ -198,7 +203,7 @@ async def booking_claim(
         id=booking_id,
         status=status,
         callsign=callsign,
-        name=data.pilot_name,
+        name=name,
         claimed_at=now,
         expires_at=expires_at,
     )
@@ -215,7 +220,7 @@ async def booking_claim(
         context=context,
         type="booking.claimed",
         booking=booking_fields(
-            id=booking_id, callsign=callsign, name=data.pilot_name,
+            id=booking_id, callsign=callsign, name=name,
             status=BookingStatus.CLAIMED.value, claimed_at=now,
         ),
         email=email,
@@ -252,7 +257,7 @@ async def booking_claim(
         event_id=context.event_id,
         status=BookingStatus.CLAIMED.value,
         pilot_callsign=callsign,
-        pilot_name=data.pilot_name,
+        pilot_name=name,
         claimed_at=now,
         manage_token=token,
     )

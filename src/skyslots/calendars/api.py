@@ -24,14 +24,22 @@ router = APIRouter(prefix="/api", tags=["calendars"])
 NO_CACHE = "no-cache"  # clients may keep it, and ask again with If-None-Match
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return etag in tags or "*" in tags
 
 
-@router.get("/events/{event_id}/calendar.ics", response_class=Response)
+@router.get(
+    "/events/{event_id}/calendar.ics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "the calendar (`inline=1`)"},
+        304: {"description": "the client's copy (If-None-Match) is current"},
+        307: {"description": "the stored calendar file"},
+    },
+)
 async def event_calendar_ics(
     event_id: RowId,
     db: DatabaseDep,
@@ -44,7 +52,7 @@ async def event_calendar_ics(
     itself with `?inline=1` (for calendar subscriptions). Published and cancelled events only."""
     event = await db.read(calendar_event, event_id=event_id)
     etag = calendar_etag(event_id, event.version)
-    if _matches(if_none_match, etag):
+    if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": NO_CACHE})
     try:
         version, key = await stored_event_calendar(
@@ -67,7 +75,11 @@ async def event_calendar_ics(
     )
 
 
-@router.get("/bookings/{booking_id}/calendar.ics", response_class=Response)
+@router.get(
+    "/bookings/{booking_id}/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "the booking's slot"}},
+)
 async def booking_calendar_ics(
     booking_id: RowId,
     token: Annotated[str, Query(min_length=1, max_length=200)],

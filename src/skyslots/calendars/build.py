@@ -168,3 +168,41 @@ def booking_calendar(
         alarm.add("trigger", timedelta(minutes=-int(offsets[0])))
         entry.add_component(alarm)
     return _calendar(event.title, [entry])
+
+
+@dataclass(frozen=True)
+class BookedSlot:
+    """One claimed booking of a person's, with its slot and event (a personal feed's entry)."""
+
+    booking_id: int
+    label: str
+    callsign: str
+    slot: Slot
+    event: Event
+    stamp: datetime
+
+
+def personal_calendar(
+    bookings: Sequence[BookedSlot], *, name: str, public_url: str, page_url: str
+) -> bytes:
+    """A person's claimed bookings, one entry each, with the UIDs of the bookings' own files
+    (`booking-<id>@<host>`), so a calendar holding both shows each slot once."""
+    entries = []
+    for booked in bookings:
+        start, end = slot_span(booked.slot, booked.event)
+        url = event_page(booked.event, public_url)
+        entries.append(
+            _entry(
+                uid=uid("booking", booked.booking_id, public_url),
+                stamp=booked.stamp,
+                start=start,
+                end=end,
+                summary=f"{booked.label} · {booked.event.title}",
+                description=f"{booked.callsign} on {booked.label}.\n\nEvent: {url}\n"
+                f"Your bookings: {page_url}",
+                event=booked.event,
+                url=url,
+                status=_status(booked.event),
+            )
+        )
+    return _calendar(name, entries)

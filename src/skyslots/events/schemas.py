@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -107,6 +107,14 @@ class EventFields(BaseModel):
     discord_webhook_url: DiscordWebhook = None
     require_email_confirmation: bool = False
     confirm_seconds: ConfirmSeconds = 3600
+    booking_requires_login: bool = Field(
+        default=False, description="only signed-in members may book, hold or wait"
+    )
+    apply_rating_defaults: bool = Field(
+        default=False,
+        description="ATC slots without a min_rating require their type's usual VATSIM rating "
+        "(DEL/GND S1, TWR S2, APP/DEP S3, CTR/FSS C1)",
+    )
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
     _reminders = field_validator("reminder_offsets_minutes")(
@@ -136,8 +144,42 @@ class EventCreate(EventFields):
         return self
 
 
+# An update may leave these out but not send null (the service refuses it with a 422).
+NOT_CLEARABLE = (
+    "title",
+    "description",
+    "start_datetime",
+    "end_datetime",
+    "airport_icao",
+    "status",
+    "hold_seconds",
+    "waitlist_mode",
+    "offer_seconds",
+    "max_slots_per_person",
+    "reminder_offsets_minutes",
+    "require_email_confirmation",
+    "confirm_seconds",
+    "booking_requires_login",
+    "apply_rating_defaults",
+)
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The document shows NOT_CLEARABLE fields as optional but never null."""
+    for name in NOT_CLEARABLE:
+        field = schema["properties"][name]
+        field.pop("default", None)
+        options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+        if len(options) == 1:
+            field.update(options[0])
+        elif options:
+            field["anyOf"] = options
+
+
 class EventUpdate(BaseModel):
     """A partial update: only the fields sent change (null clears a booking window bound)."""
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     title: Annotated[CleanText | None, Field(max_length=200)] = None
     description: Text | None = Field(default=None, max_length=20_000)
@@ -155,6 +197,8 @@ class EventUpdate(BaseModel):
     reminder_offsets_minutes: ReminderOffsets | None = None
     require_email_confirmation: bool | None = None
     confirm_seconds: ConfirmSeconds | None = None
+    booking_requires_login: bool | None = None
+    apply_rating_defaults: bool | None = None
     discord_webhook_url: DiscordWebhook = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _valid_timezone(v)))
@@ -185,6 +229,8 @@ class EventOut(BaseModel):
     reminder_offsets_minutes: list[int]
     require_email_confirmation: bool
     confirm_seconds: int
+    booking_requires_login: bool
+    apply_rating_defaults: bool
     version: int
     created_at: datetime
     updated_at: datetime

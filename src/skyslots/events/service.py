@@ -12,7 +12,7 @@ from skyslots.audit.service import Actor, audit_record
 from skyslots.db import utcnow
 from skyslots.errors import Forbidden, NotFound, ValidationFailed
 from skyslots.events.airports import airport_lookup
-from skyslots.events.schemas import EventCreate, EventUpdate
+from skyslots.events.schemas import NOT_CLEARABLE, EventCreate, EventUpdate
 from skyslots.models import Event, EventOrganizer, EventStatus, Role, Slot, User
 from skyslots.organizers.repository import co_organizes
 from skyslots.roster import roster_changed, roster_deleted
@@ -31,6 +31,8 @@ AUDITED_FIELDS = (
     "waitlist_mode",
     "offer_seconds",
     "max_slots_per_person",
+    "booking_requires_login",
+    "apply_rating_defaults",
 )
 
 
@@ -160,22 +162,7 @@ async def event_update(
     """Apply a partial update; times stay ordered and keep every slot inside the event."""
     event = await event_managed(session, event_id=event_id, user=user)
     changes = data.model_dump(exclude_unset=True)
-    required = (
-        "title",
-        "description",
-        "start_datetime",
-        "end_datetime",
-        "airport_icao",
-        "status",
-        "hold_seconds",
-        "waitlist_mode",
-        "offer_seconds",
-        "max_slots_per_person",
-        "reminder_offsets_minutes",
-        "require_email_confirmation",
-        "confirm_seconds",
-    )
-    for field in required:
+    for field in NOT_CLEARABLE:
         if field in changes and changes[field] is None:
             raise ValidationFailed(field, f"{field} cannot be cleared")
     if "airport_icao" in changes:

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from skyslots.accounts.deps import DatabaseDep
+from skyslots.accounts.deps import DatabaseDep, OptionalUser
 from skyslots.accounts.security import client_key
 from skyslots.holds.service import hold_cancel, hold_create
 from skyslots.metrics import counted, hold_outcome
@@ -27,11 +27,13 @@ class HoldOut(BaseModel):
 
 
 @router.post("/slots/{slot_id}/hold", status_code=201, dependencies=RATE_LIMITED)
-async def hold_slot(slot_id: RowId, request: Request, db: DatabaseDep) -> HoldOut:
+async def hold_slot(
+    slot_id: RowId, request: Request, db: DatabaseDep, user: OptionalUser
+) -> HoldOut:
     """Hold a free slot while the booking form is filled in; book it with the hold_token."""
     key = client_key(client_address(request), secret=request.app.state.settings.secret_key)
     with counted("hold"):
-        hold = await db.transaction(hold_create, slot_id=slot_id, client_key=key)
+        hold = await db.transaction(hold_create, slot_id=slot_id, client_key=key, user=user)
     return HoldOut.model_validate(hold)
 
 

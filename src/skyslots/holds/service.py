@@ -21,8 +21,9 @@ from skyslots.bookings.rules import Occupant, ensure_bookable, occupied
 from skyslots.constraints import violated_constraint
 from skyslots.db import Retry, utcnow
 from skyslots.errors import Conflict, Forbidden, NotFound
-from skyslots.models import Booking, BookingStatus
+from skyslots.models import Booking, BookingStatus, User
 from skyslots.models.booking import CLIENT_SEAT, SLOT_OCCUPIED
+from skyslots.ratings import ensure_may_take
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 
@@ -73,9 +74,15 @@ async def _free_seat(
 
 
 async def hold_create(
-    session: AsyncSession, *, slot_id: int, client_key: str, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    slot_id: int,
+    client_key: str,
+    user: User | None = None,
+    now: datetime | None = None,
 ) -> Hold:
-    """Hold a free slot for `hold_seconds`; 409 when it is held, taken, or holds are off."""
+    """Hold a free slot for `hold_seconds`; 409 when it is held, taken, or holds are off; the
+    slot's rating rules apply as to a claim (403 `login_required`, 409 `rating_too_low`)."""
     now = now or utcnow()
     connection = await session.connection()
     context = await repository.slot_context(connection, slot_id)
@@ -86,6 +93,7 @@ async def hold_create(
             f"{context.title} does not hold slots; book directly.", code="holds_disabled"
         )
     ensure_bookable(context, context, now)
+    ensure_may_take(context, user)
     occupant = Occupant.of(context._mapping)
     if occupant is not None:
         await free_or_refuse(session, context=context, occupant=occupant, now=now)

@@ -61,6 +61,11 @@ class WaitlistEntry(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("slots.id", ondelete="CASCADE"), nullable=True),
     )
     position_type: str | None = Field(default=None, sa_column=Column(String(8), nullable=True))
+    # The signed-in account that joined (null: anonymous); rated slots pass only to accounts.
+    user_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    )
     pilot_name: str = Field(sa_column=Column(String(100), nullable=False))
     pilot_callsign: str = Field(sa_column=Column(String(10), nullable=False))
     email: str | None = Field(default=None, sa_column=Column(String(254), nullable=True))

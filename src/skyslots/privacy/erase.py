@@ -80,7 +80,7 @@ async def forget_entry(
         traces.slot_ids.add(entry.slot_id)
     with contextlib.suppress(Conflict):  # its offer already ended: nothing to give back
         await entry_leave(session, entry=entry, actor=actor, now=now)
-    entry.pilot_name, entry.email = DELETED_NAME, None
+    entry.pilot_name, entry.email, entry.user_id = DELETED_NAME, None, None
     await session.flush()
 
 

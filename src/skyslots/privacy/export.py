@@ -44,8 +44,10 @@ def bookings_of(user: User) -> Any:
 
 
 def entries_of(user: User) -> Any:
-    """The waitlist entries with the account's email."""
-    return func.lower(WaitlistEntry.email) == user.email.lower()
+    """The waitlist entries that are the person's: joined signed in, or with their email."""
+    return or_(
+        WaitlistEntry.user_id == user.id, func.lower(WaitlistEntry.email) == user.email.lower()
+    )
 
 
 async def my_data(session: AsyncSession, *, user: User, now: datetime | None = None) -> MyData:
@@ -91,6 +93,7 @@ async def my_data(session: AsyncSession, *, user: User, now: datetime | None = N
             **{k: getattr(user, k) for k in ACCOUNT_FIELDS},
             "created_at": user.created_at,
             "has_password": user.password_hash is not None,
+            "calendar_feed": user.calendar_feed_serial is not None,
         }
     )
     return MyData(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 EXPORT_FILENAME = "skyslots-my-data.json"
 
@@ -87,6 +87,9 @@ class AccountExport(_Row):
     rating_short: str | None
     created_at: datetime
     has_password: bool
+    calendar_feed: bool = Field(
+        default=False, description="a personal calendar feed is on (its address is not stored)"
+    )
 
 
 class AuditExport(_Row):

@@ -15,6 +15,7 @@ from skyslots.events.service import event_visible
 from skyslots.models import RosterChange, User
 from skyslots.realtime.messages import encode, stamped
 from skyslots.realtime.snapshots import snapshot_message
+from skyslots.validation import RowId
 
 router = APIRouter(prefix="/api", tags=["realtime"])
 
@@ -67,9 +68,15 @@ async def roster_state(
     return RosterState(roster_etag(event_id, snapshot["version"]), snapshot)
 
 
-@router.get("/events/{event_id}/state")
+@router.get(
+    "/events/{event_id}/state",
+    responses={
+        200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+        304: {"description": "the client's copy (If-None-Match) is current"},
+    },
+)
 async def event_state(
-    event_id: int,
+    event_id: RowId,
     db: DatabaseDep,
     viewer: OptionalUser,
     since: Annotated[int | None, Query(ge=0, description="the version the client has")] = None,

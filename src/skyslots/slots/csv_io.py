@@ -14,12 +14,14 @@ from pydantic import ValidationError
 
 from skyslots.errors import TooLarge
 from skyslots.models import Event, Slot
+from skyslots.ratings import rating_name
 from skyslots.slots.schemas import ImportProblem, SlotCreate
 from skyslots.validation import as_utc
 
 COLUMNS = (
     "position_name", "position_type", "start_time", "end_time", "origin_icao",
     "destination_icao", "slot_time", "aircraft_type", "route", "callsign", "notes", "locked",
+    "min_rating",
 )  # fmt: skip
 MAX_ROWS = 5_000
 # Other names a header may use (compared case-insensitively, spaces and hyphens as underscores).
@@ -37,6 +39,7 @@ SYNONYMS = {
     "equipment": "aircraft_type",
     "call_sign": "callsign", "note": "notes", "remarks": "notes", "comment": "notes",
     "comments": "notes", "is_locked": "locked", "lock": "locked",
+    "rating": "min_rating", "required_rating": "min_rating", "minimum_rating": "min_rating",
 } | {column: column for column in COLUMNS}  # fmt: skip
 AMBIGUOUS = {
     "type": "name it position_type (DEL, TWR, PILOT …) or aircraft_type (B77W …)",
@@ -227,7 +230,13 @@ def write_slots_csv(slots: Iterable[Slot]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for slot in slots:
-        writer.writerow([_cell(getattr(slot, MODEL_FIELDS.get(c, c))) for c in COLUMNS])
+        writer.writerow(
+            [
+                rating_name(slot.min_rating) if c == "min_rating" and slot.min_rating else
+                _cell(getattr(slot, MODEL_FIELDS.get(c, c)))
+                for c in COLUMNS
+            ]
+        )  # fmt: skip
     return buffer.getvalue()
 
 

@@ -67,7 +67,12 @@ def plan_atc(event: Event, request: AtcGenerate) -> list[SlotCreate]:
         for moment in _moments(start, request.block_minutes, steps)
     ]
     return [
-        SlotCreate(position_name=position, start_time=block_start, end_time=block_end)
+        SlotCreate(
+            position_name=position,
+            start_time=block_start,
+            end_time=block_end,
+            min_rating=request.min_rating,
+        )
         for position in positions
         for block_start, block_end in blocks
     ]

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -15,18 +16,23 @@ from pydantic import (
 )
 
 from skyslots.models import BookingStatus, PositionType
+from skyslots.ratings import RATING_CHOICES, parse_rating
 from skyslots.validation import (
     ATC_CALLSIGN,
     CALLSIGN_SHAPED,
+    CLEAN_TEXT_INPUT,
     ID_MAX,
-    AircraftType,
+    TEXT_INPUT,
     AirportCode,
     AtcCallsign,
     BlankIsNone,
-    PilotCallsign,
+    OptionalAircraftType,
+    OptionalAirportCode,
+    OptionalPilotCallsign,
     Text,
     UTCDatetime,
     clean_text,
+    documented,
 )
 
 # The flight a pilot slot stands for; ATC slots have none of these.
@@ -40,12 +46,27 @@ PILOT_FIELDS = (
 )
 ROUTE_MAX = 1_000
 
-OptionalAirport = Annotated[AirportCode | None, BlankIsNone]
+OptionalAirport = OptionalAirportCode
 OptionalTime = Annotated[UTCDatetime | None, BlankIsNone]
-OptionalAircraft = Annotated[AircraftType | None, BlankIsNone]
-Route = Annotated[str, Field(max_length=ROUTE_MAX), AfterValidator(clean_text)]
-OptionalRoute = Annotated[Route | None, BlankIsNone]
-OptionalCallsign = Annotated[PilotCallsign | None, BlankIsNone]
+OptionalAircraft = OptionalAircraftType
+Route = Annotated[
+    str, Field(max_length=ROUTE_MAX), AfterValidator(clean_text), documented(CLEAN_TEXT_INPUT)
+]
+OptionalRoute = Annotated[
+    Annotated[str, Field(max_length=ROUTE_MAX), AfterValidator(clean_text), documented(TEXT_INPUT)]
+    | None,
+    BlankIsNone,
+]
+OptionalCallsign = OptionalPilotCallsign
+MinRating = Annotated[
+    int | None,
+    BeforeValidator(parse_rating),
+    Field(
+        description=f"the VATSIM rating a booker needs (id or short name): {RATING_CHOICES}; "
+        "null: anyone",
+        examples=[3],
+    ),
+]
 
 
 def pilot_only(field: str, position_name: str) -> str:
@@ -68,7 +89,9 @@ def _kind(data: dict[str, object]) -> PositionType | None:
 class SlotCreate(BaseModel):
     """An ATC position (`EGLL_TWR`) or a pilot slot (`EGLL-KJFK 1204z`), optionally time-boxed."""
 
-    position_name: Text = Field(min_length=1, max_length=64, examples=["EGLL_TWR"])
+    position_name: Annotated[Text, documented(CLEAN_TEXT_INPUT)] = Field(
+        min_length=1, max_length=64, examples=["EGLL_TWR"]
+    )
     position_type: PositionType | None = Field(
         default=None, description="ATC suffix or PILOT; derived from an ATC callsign if omitted"
     )
@@ -86,12 +109,14 @@ class SlotCreate(BaseModel):
     aircraft_type: OptionalAircraft = Field(default=None, examples=["B77W"])
     route: OptionalRoute = None
     callsign: OptionalCallsign = Field(default=None, description="fixed by the organizer")
+    min_rating: MinRating = None
 
     @field_validator(*PILOT_FIELDS)
     @classmethod
     def _pilot_only(cls, value: object, info: ValidationInfo) -> object:
         kind = _kind(info.data)
-        if value is not None and kind is not None and kind != PositionType.PILOT:
+        named = "position_name" in info.data  # else its own error is reported
+        if value is not None and named and kind is not None and kind != PositionType.PILOT:
             name = " ".join(str(info.data["position_name"]).split()).upper()
             raise ValueError(pilot_only(str(info.field_name), name))
         return value
@@ -139,6 +164,7 @@ class SlotUpdate(BaseModel):
     aircraft_type: OptionalAircraft = None
     route: OptionalRoute = None
     callsign: OptionalCallsign = None
+    min_rating: MinRating = None
 
 
 class BookingPublic(BaseModel):
@@ -173,6 +199,7 @@ class SlotPreview(BaseModel):
     aircraft_type: str | None
     route: str | None
     callsign: str | None
+    min_rating: int | None = None
 
 
 class _SlotId(BaseModel):
@@ -229,6 +256,7 @@ class AtcGenerate(BaseModel):
     block_minutes: Minutes = Field(examples=[120])
     start: UTCDatetime | None = Field(default=None, alias="from")
     end: UTCDatetime | None = Field(default=None, alias="to")
+    min_rating: MinRating = None
     dry_run: bool = False
 
 

@@ -6,7 +6,7 @@ from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
-from skyslots.errors import TooLarge, UnsupportedMediaType
+from skyslots.errors import TooLarge, UnsupportedMediaType, ValidationFailed
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries, part headers and the other (small) fields
@@ -15,6 +15,10 @@ CSV_MEDIA_TYPES = {"text/csv", "text/plain", "application/csv", "application/vnd
 
 def _too_large() -> TooLarge:
     return TooLarge(f"The file is larger than {MAX_UPLOAD_BYTES // 1024} KiB; split it.")
+
+
+def _no_file() -> ValidationFailed:
+    return ValidationFailed("file", "send the CSV as a text/csv body or as the form field `file`")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -63,9 +67,15 @@ async def uploaded_csv(request: Request) -> bytes:
     """The CSV sent as the body (`text/csv`) or as the multipart form field `file`."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "multipart/form-data":
-        return await form_csv(await upload_form(request)) or b""
+        form = await upload_form(request)
+        if "file" not in form and "csv" not in form:
+            raise _no_file()
+        return await form_csv(form) or b""
     if media_type in CSV_MEDIA_TYPES:
-        return await read_body(request, MAX_UPLOAD_BYTES)
+        body = await read_body(request, MAX_UPLOAD_BYTES)
+        if not body and not media_type:  # no file at all (an empty text/csv is reported)
+            raise _no_file()
+        return body
     raise UnsupportedMediaType(
         f"Send the CSV as text/csv or as the multipart form field `file`, not {media_type}."
     )

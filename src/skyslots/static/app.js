@@ -114,7 +114,8 @@ function sameShape(a, b) {
   return a.position_name === b.position_name && a.position_type === b.position_type
     && a.order_index === b.order_index && a.notes === b.notes
     && sameTime(a.start_time, b.start_time) && sameTime(a.end_time, b.end_time)
-    && sameTime(a.slot_time, b.slot_time) && FLIGHT_FIELDS.every((key) => a[key] === b[key]);
+    && sameTime(a.slot_time, b.slot_time) && FLIGHT_FIELDS.every((key) => a[key] === b[key])
+    && (a.min_rating ?? null) === (b.min_rating ?? null);
 }
 
 function renderSlot(node, slot, { bookable, eventId, pending = false, waitlist = false, clock = null }) {
@@ -137,6 +138,24 @@ function renderSlot(node, slot, { bookable, eventId, pending = false, waitlist =
     }));
     node.append(hold);
     if (clock) tickHeld(node, clock);
+  } else if (state === "free" && bookable && node.dataset.gate === "login") {
+    // Rating rules (web/grid.py slot_gates): the server rendered who may take the slot.
+    node.append(el("a", {
+      class: "btn btn--claim btn--signin",
+      href: `/login?next=${encodeURIComponent(`/events/${eventId}`)}`,
+      "data-signin": String(slot.id),
+      title: node.dataset.gateReason,
+      "aria-label": `Sign in to book ${node.dataset.label}`,
+    }, "Sign in to book"));
+  } else if (state === "free" && bookable && node.dataset.gate === "rating") {
+    node.append(el("button", {
+      type: "button",
+      class: "btn btn--claim",
+      disabled: "",
+      "data-claim-refused": String(slot.id),
+      title: node.dataset.gateReason,
+      "aria-label": `Claim ${node.dataset.label}: ${node.dataset.gateReason}`,
+    }, "Claim"), el("span", { class: "slot__reason", "data-role": "gate-reason" }, node.dataset.gateShort));
   } else if (state === "free" && bookable) {
     node.append(el("a", {
       class: "btn btn--claim",
@@ -153,7 +172,14 @@ function renderSlot(node, slot, { bookable, eventId, pending = false, waitlist =
       "aria-label": `Claim ${node.dataset.label} (booking is not open yet)`,
     }, "Claim"));
   }
-  if (waitlist && bookable && (state === "taken" || state === "held")) {
+  if (node.dataset.rating) {
+    node.append(el("span", {
+      class: "slot__rating",
+      "data-role": "rating-badge",
+      title: `Needs a controller rated ${node.dataset.rating.slice(0, -1)} or higher`,
+    }, node.dataset.rating));
+  }
+  if (waitlist && bookable && !node.dataset.gate && (state === "taken" || state === "held")) {
     node.append(el("a", {
       class: "slot__wait",
       href: `/events/${eventId}?wait=${slot.id}#wait`,
@@ -499,7 +525,7 @@ function showFieldErrors(form, errors, fields) {
       else input.removeAttribute("aria-invalid");
     }
   }
-  const first = fields.find((name) => errors[name]);
+  const first = fields.find((name) => errors[name] && form.elements[name]);
   if (first) form.elements[first].focus();
 }
 
@@ -514,9 +540,12 @@ function apiFieldErrors(body, fields) {
 }
 
 function checkPerson(form, data) {
-  // The checks the name, callsign and email fields share in both modals.
+  // The checks the name, callsign and email fields share in both modals. Signed in, the forms
+  // have no name field: the server uses the account's name.
   const errors = {};
-  if (!data.pilot_name) errors.pilot_name = "Enter your name.";
+  if (!form.elements.pilot_name) {
+    // nothing to check
+  } else if (!data.pilot_name) errors.pilot_name = "Enter your name.";
   else if (data.pilot_name.length > 100) errors.pilot_name = "At most 100 characters.";
   if (!data.pilot_callsign) errors.pilot_callsign = "Enter your callsign.";
   else if (!/^[A-Z0-9]{3,10}$/.test(data.pilot_callsign)) {
@@ -687,7 +716,8 @@ class BookingModal {
   showForm() {
     this.setView("form");
     const firstInvalid = $("[aria-invalid=true]", this.form);
-    (firstInvalid || this.form.elements.pilot_name).focus();
+    const first = this.form.elements.pilot_name || this.form.elements.pilot_callsign;
+    (firstInvalid || (first.readOnly ? this.submitButton : first)).focus();
   }
 
   async startHold() {
@@ -790,7 +820,9 @@ class BookingModal {
 
   values() {
     const data = {};
-    for (const name of FIELDS) data[name] = this.form.elements[name].value.trim();
+    for (const name of FIELDS) {
+      if (this.form.elements[name]) data[name] = this.form.elements[name].value.trim();
+    }
     data.pilot_callsign = data.pilot_callsign.toUpperCase();
     return data;
   }
@@ -957,17 +989,17 @@ class WaitlistModal {
     }
     this.dialog.showModal();
     const firstInvalid = $("[aria-invalid=true]", this.form);
-    (firstInvalid || this.form.elements.pilot_name).focus();
+    (firstInvalid || this.form.elements.pilot_name || this.form.elements.pilot_callsign).focus();
   }
 
   async submit(event) {
     event.preventDefault();
     const elements = this.form.elements;
     const data = {
-      pilot_name: elements.pilot_name.value.trim(),
       pilot_callsign: elements.pilot_callsign.value.trim().toUpperCase(),
       email: elements.email.value.trim(),
     };
+    if (elements.pilot_name) data.pilot_name = elements.pilot_name.value.trim();
     const errors = checkPerson(this.form, data);
     showFieldErrors(this.form, errors, WAIT_FIELDS);
     if (Object.keys(errors).length) return;

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from skyslots.db import utcnow
 from skyslots.storage.base import Storage, StoredObject
-from skyslots.storage.keys import INCOMING, artifact_of
+from skyslots.storage.keys import BACKUPS, INCOMING, artifact_of
 
 log = logging.getLogger(__name__)
 INCOMING_GRACE = timedelta(hours=1)
@@ -23,6 +23,8 @@ def superseded(objects: list[StoredObject], *, grace_seconds: float, now: dateti
     """The keys to delete: every artifact's objects but its newest, once past the grace."""
     by_artifact: dict[str, list[StoredObject]] = defaultdict(list)
     for stored in objects:
+        if stored.key.startswith(BACKUPS):  # kept by the backups' retention, not by "newest"
+            continue
         by_artifact[artifact_of(stored.key)].append(stored)
     cutoff = now - timedelta(seconds=grace_seconds)
     doomed: list[str] = []

@@ -11,6 +11,8 @@ import re
 
 # Temporary objects of an upload in progress; never listed, never served.
 INCOMING = ".incoming/"
+# Database backups (skyslots.backups): their own retention deletes them, the cleanup never does.
+BACKUPS = "backups/"
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 MAX_KEY_LENGTH = 512
 

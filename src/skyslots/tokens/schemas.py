@@ -2,20 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from skyslots.models import TokenScope
-from skyslots.validation import clean_text
+from skyslots.validation import CleanText
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100, description="What the token is for.")
+    name: CleanText = Field(min_length=1, max_length=100, description="What the token is for.")
     scope: TokenScope = Field(description="`read`: GET and HEAD only; `write`: everything.")
-
-    @field_validator("name")
-    @classmethod
-    def _trim(cls, value: str) -> str:
-        return clean_text(value)
 
 
 class TokenOut(BaseModel):

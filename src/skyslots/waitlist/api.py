@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from skyslots.accounts.deps import DatabaseDep, OrganizerUser
+from skyslots.accounts.deps import DatabaseDep, OptionalUser, OrganizerUser
 from skyslots.bookings.schemas import BookingClaimed
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
@@ -27,9 +27,11 @@ ManageToken = Annotated[str, Header(alias="X-Manage-Token", max_length=100)]
 
 
 @router.post("/events/{event_id}/waitlist", status_code=201, dependencies=RATE_LIMITED)
-async def join_waitlist(event_id: RowId, data: WaitlistJoin, db: DatabaseDep) -> WaitlistJoined:
+async def join_waitlist(
+    event_id: RowId, data: WaitlistJoin, db: DatabaseDep, user: OptionalUser
+) -> WaitlistJoined:
     """Wait for a slot, any slot of a position type, or any slot of the event."""
-    return await db.transaction(waitlist_join, event_id=event_id, data=data)
+    return await db.transaction(waitlist_join, event_id=event_id, data=data, user=user)
 
 
 @router.get("/waitlist/{entry_id}")

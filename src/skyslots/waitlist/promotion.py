@@ -16,12 +16,14 @@ from skyslots.bookings.rules import Occupant, booking_refusal
 from skyslots.bookings.seats import first_free_seat
 from skyslots.errors import Conflict
 from skyslots.metrics import promotion_after_commit
-from skyslots.models import BookingStatus, WaitlistEntry, WaitlistMode, WaitlistStatus
+from skyslots.models import BookingStatus, User, WaitlistEntry, WaitlistMode, WaitlistStatus
 from skyslots.outbox.service import outbox_add
+from skyslots.ratings import slot_requirement
 from skyslots.slots.service import slot_label
 from skyslots.webhooks.changes import booking_fields, booking_webhook
 
 entries = WaitlistEntry.__table__  # type: ignore[attr-defined]
+users = User.__table__  # type: ignore[attr-defined]
 bookings = repository.bookings
 
 # A waiter may be promoted while their callsign (and email) hold fewer claims than the limit.
@@ -45,8 +47,27 @@ _claims_of_email = (
 )
 
 
+def _admitted(context: Row[Any]) -> list[Any]:
+    """The conditions a waiter must meet for the slot's rating rules (none for most events): a
+    rated slot passes only to a waiter signed in with at least that rating, a login-only event's
+    slot only to a signed-in waiter; anonymous waiters are passed over for it."""
+    required = slot_requirement(context._mapping)
+    if required is not None:
+        rated = select(users.c.id).where(users.c.rating_id >= required)
+        return [entries.c.user_id.in_(rated.scalar_subquery())]
+    if context.booking_requires_login:
+        return [entries.c.user_id.is_not(None)]
+    return []
+
+
 def _candidates(
-    *, event_id: int, slot_id: int, position_type: str, limit: int, skipped: list[int]
+    *,
+    event_id: int,
+    slot_id: int,
+    position_type: str,
+    limit: int,
+    skipped: list[int],
+    admitted: list[Any],
 ) -> Any:
     """Waiting entries whose target matches the slot, earliest first, locked until commit."""
     return (
@@ -66,6 +87,7 @@ def _candidates(
             ),
             _claims_of_callsign < limit,
             or_(entries.c.email.is_(None), _claims_of_email < limit),
+            *admitted,
         )
         .order_by(entries.c.created_at, entries.c.id)
         .limit(1)
@@ -86,6 +108,7 @@ async def promote_waiter(
         return None
     connection = await session.connection()
     skipped: list[int] = []
+    admitted = _admitted(context)
     for _ in range(5):  # a waiter who claimed elsewhere a moment ago lets the next one have it
         statement = _candidates(
             event_id=context.event_id,
@@ -93,6 +116,7 @@ async def promote_waiter(
             position_type=context.position_type,
             limit=context.max_slots_per_person,
             skipped=skipped,
+            admitted=admitted,
         )
         entry = (await connection.execute(statement)).one_or_none()
         if entry is None:
@@ -115,6 +139,7 @@ async def _promote(
     values: dict[str, Any] = {
         "slot_id": context.id,
         "event_id": context.event_id,
+        "user_id": entry.user_id,
         "pilot_name": entry.pilot_name,
         "pilot_callsign": entry.pilot_callsign,
         "email": entry.email,

@@ -12,7 +12,24 @@ from skyslots.validation import ID_MAX, BlankIsNone, CleanText, PilotCallsign
 class WaitlistJoin(BaseModel):
     """Wait for one slot (`slot_id`), any slot of a type (`position_type`), or any slot."""
 
-    pilot_name: Annotated[CleanText, Field(max_length=100, examples=["Jane Doe"])]
+    # slot_id and position_type both given is refused; the document says so too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["slot_id", "position_type"],
+                "properties": {"slot_id": {"type": "integer"}, "position_type": {"type": "string"}},
+            }
+        }
+    )
+
+    pilot_name: Annotated[
+        Annotated[CleanText, Field(max_length=100)] | None,
+        BlankIsNone,
+        Field(
+            examples=["Jane Doe"],
+            description="required unless signed in (the account's name is used)",
+        ),
+    ] = None
     pilot_callsign: Annotated[PilotCallsign, Field(examples=["BAW123"])]
     email: Annotated[EmailStr | None, BlankIsNone] = None
     slot_id: int | None = Field(default=None, ge=1, le=ID_MAX)

@@ -24,7 +24,7 @@ from skyslots.bookings.seats import first_free_seat
 from skyslots.bookings.service import Claim, claim_refusal
 from skyslots.constraints import violated_constraint
 from skyslots.db import utcnow
-from skyslots.errors import Conflict, Forbidden, NotFound
+from skyslots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from skyslots.events.service import event_managed, event_visible
 from skyslots.models import (
     Booking,
@@ -37,6 +37,7 @@ from skyslots.models import (
 )
 from skyslots.models.booking import OCCUPYING
 from skyslots.models.waitlist import ENTRY_TARGET
+from skyslots.ratings import ensure_may_take, rating_refusal, required_rating
 from skyslots.roster import AuditEntry
 from skyslots.slots.service import slot_label
 from skyslots.waitlist.schemas import WaitlistJoin, WaitlistJoined, WaitlistView
@@ -93,9 +94,15 @@ async def _free_slot_matching(
 
 
 async def waitlist_join(
-    session: AsyncSession, *, event_id: int, data: WaitlistJoin, now: datetime | None = None
+    session: AsyncSession,
+    *,
+    event_id: int,
+    data: WaitlistJoin,
+    user: User | None = None,
+    now: datetime | None = None,
 ) -> WaitlistJoined:
-    """Join the waitlist for a slot, a position type or the whole event."""
+    """Join the waitlist for a slot, a position type or the whole event; a signed-in waiter's
+    entry keeps their account (rated slots pass only to waiters rated for them)."""
     now = now or utcnow()
     event = await event_visible(session, event_id=event_id, viewer=None)
     refusal = booking_refusal(event, now)
@@ -103,10 +110,28 @@ async def waitlist_join(
         raise refusal
     if event.waitlist_mode == WaitlistMode.OFF:
         raise Conflict(f"{event.title} has no waitlist.", code="waitlist_off")
+    required = None
     if data.slot_id is not None:
         slot = await session.get(Slot, data.slot_id)
         if slot is None or slot.event_id != event_id:
             raise NotFound(f"Slot {data.slot_id} is not in this event.", code="slot_not_found")
+        required = required_rating(
+            min_rating=slot.min_rating,
+            position_type=slot.position_type,
+            apply_defaults=event.apply_rating_defaults,
+        )
+    rules = rating_refusal(
+        position=slot.position_name if data.slot_id is not None else event.title,
+        required=required,
+        requires_login=event.booking_requires_login,
+        title=event.title,
+        user=user,
+    )
+    if rules is not None:
+        raise rules
+    name = data.pilot_name or (user.name if user is not None else None)
+    if not name:
+        raise ValidationFailed("pilot_name", "a name is required (or sign in to wait as yourself)")
     free = await _free_slot_matching(session, event_id=event_id, data=data, now=now)
     if free is not None:
         raise Conflict(f"{slot_label(free)} is free: book it instead.", code="slot_free")
@@ -128,7 +153,8 @@ async def waitlist_join(
         event_id=event_id,
         slot_id=data.slot_id,
         position_type=data.position_type.value if data.position_type else None,
-        pilot_name=data.pilot_name,
+        user_id=user.id if user is not None else None,
+        pilot_name=name,
         pilot_callsign=data.pilot_callsign,
         email=data.email.lower() if data.email else None,
         manage_token_hash=token_hash,
@@ -252,6 +278,8 @@ async def waitlist_accept(
     if entry.status != WaitlistStatus.OFFERED:
         raise Conflict("There is no open offer for this entry.", code="no_offer")
     context, occupant = await _offer_context(session, entry)
+    if not occupant.is_due(now):
+        await _ensure_waiter_admitted(session, context=context, entry=entry)
     if occupant.is_due(now):
         ended, promoted = await occupant_ended(
             session, context=context, occupant=occupant, status=BookingStatus.EXPIRED, now=now
@@ -334,6 +362,21 @@ async def waitlist_accept(
         claimed_at=now,
         manage_token=manage_token,
     )
+
+
+async def _ensure_waiter_admitted(
+    session: AsyncSession, *, context: Any, entry: WaitlistEntry
+) -> None:
+    """The offer went to an admitted waiter; the slot's rules (or the account's rating) may have
+    changed since. Only for slots with rules: one read of the waiter's account."""
+    if not (
+        context.booking_requires_login
+        or context.min_rating is not None
+        or context.apply_rating_defaults
+    ):
+        return
+    user = await session.get(User, entry.user_id) if entry.user_id is not None else None
+    ensure_may_take(context, user)
 
 
 async def waitlist_of_event(

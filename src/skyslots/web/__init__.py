@@ -11,6 +11,7 @@ from skyslots.web import (
     airports,
     auth,
     manage,
+    my_bookings,
     organizer,
     organizer_deliveries,
     organizer_exports,
@@ -33,7 +34,7 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     """Add the pages, /api/airports, /static and the session middleware to the app."""
     modules = (airports, public, manage, auth, organizer, organizer_slots, organizer_locks)
     pages = (organizer_tools, organizer_roster, organizer_waitlist, organizer_deliveries, waitlist)
-    pages = (*pages, organizer_exports, privacy, account, vatsim)
+    pages = (*pages, organizer_exports, privacy, account, vatsim, my_bookings)
     accounts = (organizer_team, organizer_tokens)
     for module in (*modules, *pages, *accounts):
         app.include_router(module.router)

@@ -9,7 +9,8 @@ from datetime import datetime
 from skyslots.bookings.service import ensure_bookable
 from skyslots.errors import Conflict
 from skyslots.events.schemas import EventDetail
-from skyslots.models import Event, PositionType, Slot
+from skyslots.models import Event, PositionType, Slot, User
+from skyslots.ratings import rating_name, rating_refusal, required_rating
 from skyslots.slots.schemas import SlotPublic, SlotState
 
 ATC_ORDER = ["DEL", "GND", "TWR", "APP", "DEP", "CTR", "FSS", "RMP", "ATIS", "OBS"]
@@ -42,6 +43,51 @@ def slot_times(slot: SlotPublic) -> str:
 def slot_label(slot: SlotPublic) -> str:
     """`EGLL_TWR 1800-2000z` (with an en dash), as the booking modal names the slot."""
     return f"{slot.position_name} {slot_times(slot)}".strip()
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who the page lets take a slot: `open` (Claim), `login` (Sign in to book) or `rating`
+    (a disabled Claim saying why); `badge` the rating it needs (`S2+`), if any."""
+
+    kind: str = "open"
+    badge: str = ""
+    short: str = ""
+    reason: str = ""
+
+
+OPEN = Gate()
+
+
+def slot_gates(event: EventDetail, viewer: User | None) -> dict[int, Gate]:
+    """The gate of each slot that has one (the booking core's own rules, see skyslots.ratings);
+    an event without rules has none."""
+    gates = {}
+    for slot in event.slots:
+        required = required_rating(
+            min_rating=slot.min_rating,
+            position_type=slot.position_type.value,
+            apply_defaults=event.apply_rating_defaults,
+        )
+        if required is None and not event.booking_requires_login:
+            continue
+        refusal = rating_refusal(
+            position=slot.position_name,
+            required=required,
+            requires_login=event.booking_requires_login,
+            title=event.title,
+            user=viewer,
+        )
+        badge = f"{rating_name(required)}+" if required is not None else ""
+        if refusal is None:
+            gates[slot.id] = Gate(badge=badge)
+        elif refusal.code == "login_required":
+            gates[slot.id] = Gate("login", badge, "Sign in to book", refusal.detail)
+        else:
+            you = rating_name(viewer.rating_id) if viewer and viewer.rating_id else "no rating"
+            short = f"Needs {badge} (you: {you})"
+            gates[slot.id] = Gate("rating", badge, short, refusal.detail)
+    return gates
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ SETTING_FIELDS = (
     "discord_webhook_url",
     "require_email_confirmation",
     "confirm_seconds",
+    "booking_requires_login",
+    "apply_rating_defaults",
 )
 EVENT_FIELDS = (
     "title",

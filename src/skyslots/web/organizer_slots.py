@@ -15,9 +15,11 @@ from skyslots.errors import Conflict, ValidationFailed
 from skyslots.events.detail import event_detail
 from skyslots.events.service import event_managed
 from skyslots.models import User
+from skyslots.ratings import RATINGS, slot_requirement
 from skyslots.slots.reorder import slot_move
 from skyslots.slots.schemas import SlotCreate, SlotUpdate
 from skyslots.slots.service import slot_delete, slot_get, slot_update, slots_create
+from skyslots.slots.service import slot_label as slot_label_of
 from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, OrganizerPage
 from skyslots.web.forms import FormErrors, expand_bulk, form_errors, form_values, parse
@@ -30,7 +32,7 @@ router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema
 
 SLOT_FIELDS = (
     "position_name", "position_type", "start_time", "end_time", "notes", "origin_icao",
-    "destination_icao", "slot_time", "aircraft_type", "route", "callsign",
+    "destination_icao", "slot_time", "aircraft_type", "route", "callsign", "min_rating",
 )  # fmt: skip
 BULK_FIELDS = ("kind", "lines", "start", "end", "minutes")
 
@@ -46,6 +48,13 @@ async def _slots_page(
         "waiting": waiting_per_slot(entries),
         "waiting_elsewhere": waiting_elsewhere(entries),
         "slot_label": slot_label,
+        "ratings": RATINGS,
+        "required": lambda slot: slot_requirement(
+            {
+                **slot.model_dump(include={"min_rating", "position_type"}),
+                "apply_rating_defaults": event.apply_rating_defaults,
+            }
+        ),
         "single": {},
         "bulk": {"kind": "atc", "minutes": "120"},
         "errors": {},
@@ -120,6 +129,11 @@ async def slot_action(
         elif action in ("up", "down"):
             offset = -1 if action == "up" else 1
             await db.transaction(slot_move, slot_id=slot_id, user=user, offset=offset)
+        elif action == "rating":
+            rating = form_values(form, ["min_rating"])["min_rating"] or None
+            data = parse(SlotUpdate, {"min_rating": rating})
+            await db.transaction(slot_update, slot_id=slot_id, user=user, data=data)
+            session.flash("success", f"{slot_label_of(slot)}: minimum rating saved.")
         elif action == "delete":
             await db.transaction(slot_delete, slot_id=slot_id, user=user)
             session.flash("success", f"Deleted {slot.position_name}.")
@@ -127,6 +141,8 @@ async def slot_action(
             session.flash("error", "Unknown action.")
     except Conflict as exc:
         session.flash("error", exc.detail)
+    except (FormErrors, ValidationFailed) as exc:
+        session.flash("error", "; ".join(form_errors(exc).values()))
     return RedirectResponse(f"/organizer/events/{slot.event_id}#slot-list", status_code=303)
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.bookings.schemas import BookingCreate
 from skyslots.bookings.service import booking_claim
 from skyslots.db import utcnow
-from skyslots.errors import Conflict, NotFound
+from skyslots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from skyslots.events.detail import event_detail
 from skyslots.events.schemas import EventDetail
 from skyslots.events.service import can_manage, events_published
@@ -21,8 +23,16 @@ from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.schemas import SlotPublic
 from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, SessionUser
-from skyslots.web.forms import FormErrors, form_values, parse
-from skyslots.web.grid import build_roster, minutes_left, slot_label, slot_state, slot_times
+from skyslots.web.forms import FormErrors, form_errors, form_values, parse
+from skyslots.web.grid import (
+    OPEN,
+    build_roster,
+    minutes_left,
+    slot_gates,
+    slot_label,
+    slot_state,
+    slot_times,
+)
 from skyslots.web.organizer_waitlist import duration
 from skyslots.web.templating import PageRoute, render
 from skyslots.web.window import booking_window
@@ -64,11 +74,17 @@ async def viewer_manages(db: DatabaseDep, event: EventDetail, viewer: User | Non
     )
 
 
-def roster_context(event: EventDetail, *, manages: bool) -> dict[str, Any]:
+def roster_context(
+    event: EventDetail, *, manages: bool, viewer: User | None = None
+) -> dict[str, Any]:
     minutes = int((event.end_datetime - event.start_datetime).total_seconds() // 60)
     now = utcnow()
     return {
         "event": event,
+        "viewer": viewer,
+        "gates": slot_gates(event, viewer),
+        "open_gate": OPEN,
+        "login_url": f"/login?next={quote(f'/events/{event.id}', safe='')}",
         "duration": f"{minutes // 60} h" + (f" {minutes % 60:02d} min" if minutes % 60 else ""),
         "roster": build_roster(event, now),
         "booking_window": booking_window(event, now),
@@ -120,7 +136,7 @@ async def event_page_response(
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
     claim = _find_slot(event, extra.pop("claim", None))
     wait = _wait_target(event, extra.pop("wait", None))
-    context = roster_context(event, manages=await viewer_manages(db, event, viewer))
+    context = roster_context(event, manages=await viewer_manages(db, event, viewer), viewer=viewer)
     defaults = {
         "values": {}, "errors": {}, "booked": None, "conflict": None,
         "wait_values": {}, "wait_errors": {}, "wait_conflict": None, "waited": None,
@@ -128,6 +144,25 @@ async def event_page_response(
     context.update(defaults | extra, claim=claim, wait=wait)
     context["values"] = _claim_values(claim, context["values"])
     return render(request, "event.html", context, status=status)
+
+
+NAME_REQUIRED = "a name is required (or sign in to book as yourself)"
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_booker(model: type[M], values: dict[str, Any], viewer: User | None) -> M:
+    """The booking or waitlist form's data; a visitor's missing name is reported with the other
+    fields' errors (signed in, the account's name is used)."""
+    nameless = viewer is None and not str(values.get("pilot_name") or "").strip()
+    try:
+        parsed = parse(model, values)
+    except FormErrors as exc:
+        if nameless:
+            exc.errors.setdefault("pilot_name", NAME_REQUIRED)
+        raise
+    if nameless:
+        raise FormErrors({"pilot_name": NAME_REQUIRED})
+    return parsed
 
 
 @router.get("/events/{event_id}")
@@ -150,7 +185,7 @@ async def roster_fragment(
 ) -> Response:
     """The roster alone: the live page swaps it in when slots are added or removed."""
     event = await db.read(event_detail, event_id=event_id, viewer=viewer)
-    context = roster_context(event, manages=await viewer_manages(db, event, viewer))
+    context = roster_context(event, manages=await viewer_manages(db, event, viewer), viewer=viewer)
     return render(request, "_roster.html", context)
 
 
@@ -169,17 +204,17 @@ async def book_form(
     if _find_slot(event, slot_id) is None:
         raise NotFound(f"Slot {slot_id} is not part of this event.", code="slot_not_found")
     try:
-        data = parse(BookingCreate, values)
+        data = parse_booker(BookingCreate, values, viewer)
         with counted("booking"):
             claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=viewer)
-    except FormErrors as exc:
+    except (FormErrors, ValidationFailed) as exc:
         return await event_page_response(
             request, db, event_id, viewer, status=422, claim=slot_id, values=values,
-            errors=exc.errors,
+            errors=form_errors(exc),
         )  # fmt: skip
-    except Conflict as exc:
+    except (Conflict, Forbidden) as exc:
         return await event_page_response(
-            request, db, event_id, viewer, status=409, claim=slot_id, values=values,
+            request, db, event_id, viewer, status=exc.status_code, claim=slot_id, values=values,
             conflict=exc.detail,
         )  # fmt: skip
     booked = {"booking": claim, "token": claim.manage_token}

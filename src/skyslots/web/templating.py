@@ -116,6 +116,17 @@ def error_page(request: Request, exc: SkySlotsError) -> Response:
     return page
 
 
+def http_error_page(
+    request: Request, status: int, detail: str, headers: dict[str, str]
+) -> Response:
+    """Starlette's errors (no such page, a wrong method) as the same error page."""
+    error = SkySlotsError(detail)
+    error.status_code = status
+    page = render(request, "error.html", {"error": error}, status=status)
+    page.headers.update(headers)
+    return page
+
+
 class PageRoute(APIRoute):
     """A route whose domain errors become HTML pages instead of the API's JSON."""
 

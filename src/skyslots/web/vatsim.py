@@ -24,6 +24,8 @@ from fastapi.responses import RedirectResponse
 from skyslots.accounts.deps import DatabaseDep, SettingsDep, has_organizer_duties
 from skyslots.config import Settings
 from skyslots.errors import NotFound, SkySlotsError
+from skyslots.ratelimit.deps import client_address, limiter_of
+from skyslots.ratelimit.limiter import RateLimited
 from skyslots.vatsim.client import VatsimConnect, VatsimFailed
 from skyslots.vatsim.service import user_from_vatsim
 from skyslots.web.auth import safe_next
@@ -149,7 +151,17 @@ async def vatsim_callback(
     """VATSIM's redirect back: check the state, fetch the member, sign them in."""
     connect = _connect(settings)
     flow = FlowCodec(settings.secret_key).loads(request.cookies.get(FLOW_COOKIE))
-    response = await _finish(request, db, connect, flow, code=code, state=state, error=error)
+    try:  # sign-in's per-address limit, before VATSIM is asked about the code
+        await limiter_of(request).hit("signin_per_address", client_address(request))
+    except RateLimited as refused:
+        response = _failed(request, SignInFailed(
+            f"Too many sign-in attempts; try again in {refused.retry_after} s.",
+            code="rate_limited",
+        ))  # fmt: skip
+        response.status_code = 429
+        response.headers.update(refused.headers())
+    else:
+        response = await _finish(request, db, connect, flow, code=code, state=state, error=error)
     _flow_cookie(response, request, settings, "")  # one use, whatever the outcome
     return response
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.db import utcnow
-from skyslots.errors import Conflict, NotFound, ValidationFailed
+from skyslots.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from skyslots.models import Booking, Event, Slot
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.service import slot_label
@@ -18,9 +18,9 @@ from skyslots.validation import RowId
 from skyslots.waitlist.schemas import WaitlistJoin, WaitlistView
 from skyslots.waitlist.service import waitlist_accept, waitlist_join, waitlist_leave, waitlist_view
 from skyslots.web.deps import CheckedForm, SessionUser
-from skyslots.web.forms import FormErrors, form_errors, form_values, parse
+from skyslots.web.forms import FormErrors, form_errors, form_values
 from skyslots.web.grid import minutes_left
-from skyslots.web.public import WAIT_ANY, event_page_response
+from skyslots.web.public import WAIT_ANY, event_page_response, parse_booker
 from skyslots.web.templating import PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -38,17 +38,20 @@ async def join_form(
     data = {k: (v or None) if k in optional else v for k, v in values.items()}
     try:
         joined = await db.transaction(
-            waitlist_join, event_id=event_id, data=parse(WaitlistJoin, data)
+            waitlist_join,
+            event_id=event_id,
+            data=parse_booker(WaitlistJoin, data, viewer),
+            user=viewer,
         )
     except (FormErrors, ValidationFailed) as exc:
         return await event_page_response(
             request, db, event_id, viewer, status=422, wait=target, wait_values=values,
             wait_errors=form_errors(exc),
         )  # fmt: skip
-    except Conflict as exc:
+    except (Conflict, Forbidden) as exc:
         return await event_page_response(
-            request, db, event_id, viewer, status=409, wait=target, wait_values=values,
-            wait_conflict=exc.detail,
+            request, db, event_id, viewer, status=exc.status_code, wait=target,
+            wait_values=values, wait_conflict=exc.detail,
         )  # fmt: skip
     waited = {"entry": joined, "token": joined.manage_token, "callsign": data["pilot_callsign"]}
     return await event_page_response(request, db, event_id, viewer, waited=waited)

@@ -70,7 +70,15 @@ EXCLUDED = ["DELETE /api/me"]
 
 
 def schemathesis_config() -> str:
-    lines = []
+    # The privacy export lists audit rows whose event_id is null (account-level actions, e.g. a
+    # new API token); schemathesis' link inference chains that field into
+    # /api/events/{event_id}/... and sends "None", which is rightly a 422. No links from it.
+    lines = [
+        "[[operations]]",
+        'include-path = "/api/me/data"',
+        "phases.stateful.enabled = false",
+        "",
+    ]
     for name in SEMANTIC:
         statuses = ", ".join(f'"{s}"' for s in [*POSITIVE_STATUSES, "422"])
         lines += [
@@ -172,8 +180,7 @@ def test_an_invalid_position_name_with_a_flight_is_a_422_not_a_crash() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("pilot_callsign", "BAß12"), ("pilot_callsign", "\u0131BAW12"), ("pilot_name", "\u2003")],
+    ("field", "value"), [("pilot_callsign", "BAß12"), ("pilot_callsign", "\u0131BAW12")]
 )
 def test_validators_accept_exactly_what_the_document_says(field: str, value: str) -> None:
     """Upper-casing made "ß" pass as "SS" where the pattern says ASCII letters and digits."""
@@ -182,6 +189,22 @@ def test_validators_accept_exactly_what_the_document_says(field: str, value: str
     body = {"pilot_name": "Jane Doe", "pilot_callsign": "BAW123", field: value}
     with pytest.raises(ValidationError):
         WaitlistJoin.model_validate(body)
+
+
+def test_a_name_is_blank_as_none_or_not_blank_as_the_document_says() -> None:
+    """The name may be left out or blank (signed in; a form's empty field), never only spaces
+    around nothing that the pattern refuses."""
+    [text, null] = WaitlistJoin.model_json_schema()["properties"]["pilot_name"]["anyOf"]
+    assert null == {"type": "null"}
+    for blank in ("", "\u2003", "  "):
+        assert re.fullmatch(text["pattern"], blank)
+        assert (
+            WaitlistJoin.model_validate({"pilot_name": blank, "pilot_callsign": "BAW1"}).pilot_name
+            is None
+        )
+    assert re.fullmatch(text["pattern"], "Jane\u0000") is None
+    with pytest.raises(ValidationError):
+        WaitlistJoin.model_validate({"pilot_name": "Jane\u0000", "pilot_callsign": "BAW1"})
 
 
 def test_a_number_is_not_a_time() -> None:

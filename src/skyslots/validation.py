@@ -143,6 +143,17 @@ OptionalPilotCallsign = Annotated[
     | None,
     BlankIsNone,
 ]
+# A booker's name: required of visitors, left out (or blank, from a form) when signed in.
+OptionalName = Annotated[
+    Annotated[
+        str,
+        AfterValidator(clean_text),
+        Field(max_length=100),
+        documented(or_blank(CLEAN_TEXT_INPUT)),
+    ]
+    | None,
+    BlankIsNone,
+]
 OptionalAirportCode = Annotated[
     Annotated[str, AfterValidator(airport_icao), documented(or_blank(AIRPORT_INPUT))] | None,
     BlankIsNone,

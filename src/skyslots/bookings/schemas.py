@@ -6,13 +6,18 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from skyslots.models import BookingStatus
-from skyslots.validation import ID_MAX, BlankIsNone, CleanText, OptionalPilotCallsign, Text
+from skyslots.validation import (
+    ID_MAX,
+    BlankIsNone,
+    OptionalName,
+    OptionalPilotCallsign,
+    Text,
+)
 
 
 class BookingCreate(BaseModel):
     pilot_name: Annotated[
-        Annotated[CleanText, Field(max_length=100)] | None,
-        BlankIsNone,
+        OptionalName,
         Field(
             examples=["Jane Doe"],
             description="required unless signed in (the account's name is used)",

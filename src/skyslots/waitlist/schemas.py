@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from skyslots.models import PositionType, WaitlistStatus
-from skyslots.validation import ID_MAX, BlankIsNone, CleanText, PilotCallsign
+from skyslots.validation import ID_MAX, BlankIsNone, OptionalName, PilotCallsign
 
 
 class WaitlistJoin(BaseModel):
@@ -23,8 +23,7 @@ class WaitlistJoin(BaseModel):
     )
 
     pilot_name: Annotated[
-        Annotated[CleanText, Field(max_length=100)] | None,
-        BlankIsNone,
+        OptionalName,
         Field(
             examples=["Jane Doe"],
             description="required unless signed in (the account's name is used)",

@@ -62,6 +62,8 @@ ALLOWED = {
 # (method, path) -> required role. HEAD goes with its GET; "WS" is the WebSocket; "MOUNT" a mount.
 ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
+    ("GET", "/health/ready"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # SKYSLOTS_METRICS_TOKEN (unset here) makes it need a token
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,

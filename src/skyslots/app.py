@@ -29,6 +29,10 @@ from skyslots.jobs.running import jobs_running
 from skyslots.jobs.warm import artifacts_warming
 from skyslots.logs import configure_logging
 from skyslots.me.api import router as me_router
+from skyslots.metrics import metrics
+from skyslots.metrics.exposition import router as metrics_router
+from skyslots.metrics.middleware import RequestObserver
+from skyslots.metrics.multiproc import mark_dead
 from skyslots.openapi import install_openapi
 from skyslots.organizers.api import router as organizers_router
 from skyslots.outbox.api import router as deliveries_router
@@ -37,6 +41,7 @@ from skyslots.ratelimit.limiter import RateLimiter
 from skyslots.realtime.engine import realtime_running
 from skyslots.realtime.polling import router as realtime_polling_router
 from skyslots.realtime.ws import router as realtime_ws_router
+from skyslots.sentry import init_sentry
 from skyslots.slots.api import router as slots_router
 from skyslots.storage.factory import prepare as prepare_storage
 from skyslots.storage.factory import storage_for
@@ -52,6 +57,7 @@ from skyslots.webhooks.api import router as webhooks_router
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    init_sentry(settings, component="app")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.storage = storage_for(settings)
         await prepare_storage(app.state.storage)  # storage that is down only logs a warning
         app.state.database.share_with_sessions(**{STORAGE_KEY: app.state.storage})
+        metrics()  # this process's series exist (at 0) before its first request
         try:
             async with (
                 realtime_running(settings, app.state.database) as app.state.realtime,
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
         finally:
             await app.state.database.dispose()
+            mark_dead()  # this process's open-socket gauge leaves the sum
 
     app = FastAPI(
         title="SkySlots",
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, page=http_error_page)
     for router in (
         health_router,
+        metrics_router,
         auth_router,
         events_router,
         slots_router,
@@ -110,6 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(FeaturesMiddleware)  # the effective flags in every request's scope
     app.add_middleware(SecurityHeadersMiddleware, production=settings.env == "production")
+    # Outside the others (its request id and status cover their answers), inside the proxy
+    # headers (its log line names the forwarded client).
+    app.add_middleware(RequestObserver)
     if settings.trusted_proxy_list:
         # The client's address (rate limits, holds) from X-Forwarded-For, only behind these.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,8 +21,10 @@ from skyslots.db import Database
 from skyslots.demo import demo_seed
 from skyslots.errors import SkySlotsError
 from skyslots.logs import configure_logging
+from skyslots.metrics import multiproc
 from skyslots.migrate import migrate
 from skyslots.models import Role
+from skyslots.sentry import init_sentry
 
 T = TypeVar("T")
 
@@ -56,6 +57,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     port = settings.port if args.port is None else args.port
     if not args.no_migrate:
         migrate(settings.database_url)
+    # Before uvicorn starts its worker processes (and any of them imports prometheus-client):
+    # their metrics go to one fresh folder, so /metrics on any of them shows them all.
+    metrics_folder = multiproc.prepare(settings.data_dir, "serve")
     print(f"SkySlots on http://{args.host}:{port} (API docs at /docs)", flush=True)
     if args.workers > 1 and not settings.redis_url:
         print(
@@ -64,13 +68,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             file=sys.stderr,
             flush=True,
         )
+    try:
+        _serve(uvicorn, args, settings, port)
+    finally:
+        multiproc.remove(metrics_folder)
+
+
+def _serve(uvicorn: Any, args: argparse.Namespace, settings: Settings, port: int) -> None:
     uvicorn.run(
         "skyslots.app:create_app",
         factory=True,
         host=args.host,
         port=port,
         workers=args.workers,
-        log_level="warning",
+        # Our JSON logging for uvicorn's loggers too (set up by create_app in each process);
+        # its access log stays off: the app writes one line per request with its request id.
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
         timeout_keep_alive=settings.keep_alive_seconds,
         proxy_headers=False,  # the app reads X-Forwarded-For from SKYSLOTS_TRUSTED_PROXIES only
         # Protocol-level pings find dead WebSocket clients; deflate would compress every
@@ -83,20 +98,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     """Celery's worker with SkySlots' tasks; options after `worker` go to Celery unchanged."""
-    _celery(settings, ["worker", *args.celery_args])
+    _broker_needed(settings)
+    folder = multiproc.prepare(settings.data_dir, "worker")  # before the pool forks
+    try:
+        _celery(settings, ["worker", *args.celery_args], component="worker")
+    finally:
+        multiproc.remove(folder)
 
 
 def cmd_beat(args: argparse.Namespace, settings: Settings) -> None:
     """Celery beat with SkySlots' schedule (outbox relay, hold sweep)."""
-    _celery(settings, ["beat", *args.celery_args])
+    _broker_needed(settings)
+    _celery(settings, ["beat", *args.celery_args], component="beat")
 
 
-def _celery(settings: Settings, argv: list[str]) -> None:
+def _broker_needed(settings: Settings) -> None:
     if not settings.celery_broker_url:
         raise ValueError(
             "set SKYSLOTS_REDIS_URL or SKYSLOTS_CELERY_BROKER_URL; without a broker,"
             " `skyslots serve` runs the jobs in-process"
         )
+
+
+def _celery(settings: Settings, argv: list[str], *, component: str) -> None:
+    init_sentry(settings, component=component)
     import skyslots.jobs.tasks  # noqa: F401  (registers the tasks)
     from skyslots.jobs.celery_app import celery
 
@@ -245,11 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.celery_args = extra  # `skyslots worker --concurrency 2`: Celery's own options
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(level=logging.WARNING)
-    for handler in logging.getLogger().handlers:  # skyslots' records have their JSON handler
-        handler.addFilter(lambda record: not record.name.startswith("skyslots"))
     try:
         settings = get_settings()
+        configure_logging(settings.log_level)  # JSON lines, for uvicorn's and Celery's too
         args.handler(args, settings)
     except KeyboardInterrupt:
         return 130

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     backup_keep_daily: int = Field(default=7, ge=0)
     backup_keep_weekly: int = Field(default=4, ge=0)
     backup_pg_bin: Path | None = None  # the folder of pg_dump / pg_restore (default: PATH)
+    # Observability (docs/operations.md "Observability"): a bearer token /metrics then requires,
+    # the port a `skyslots worker` serves its own /metrics on (unset: none), and Sentry.
+    metrics_token: str | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65_535)
+    sentry_dsn: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -114,7 +119,7 @@ class Settings(BaseSettings):
             )
         return url
 
-    @field_validator("backup_dir", "backup_pg_bin", mode="before")
+    @field_validator("backup_dir", "backup_pg_bin", "worker_metrics_port", mode="before")
     @classmethod
     def _unset_when_blank(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -168,6 +173,9 @@ class Settings(BaseSettings):
             self.celery_broker_url = self.redis_url
         if self.smtp_url == "":
             self.smtp_url = None
+        for optional in ("metrics_token", "sentry_dsn"):
+            if not (getattr(self, optional) or "").strip():
+                setattr(self, optional, None)
         for name in ("s3_endpoint_url", "s3_public_endpoint_url"):
             if not getattr(self, name):
                 setattr(self, name, None)

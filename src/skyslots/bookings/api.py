@@ -21,6 +21,7 @@ from skyslots.bookings.schemas import (
 )
 from skyslots.bookings.service import booking_assign, booking_claim, bookings_of_event
 from skyslots.features.deps import requires_feature
+from skyslots.metrics import counted
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.validation import RowId
 
@@ -32,9 +33,10 @@ async def book_slot(
     slot_id: RowId, data: BookingRequest, db: DatabaseDep, user: OptionalUser
 ) -> BookingClaimed:
     """Claim a free slot (or the one you hold: send its hold_token); 409 says why not."""
-    claim = await db.transaction(
-        booking_claim, slot_id=slot_id, data=data, user=user, hold_token=data.hold_token
-    )
+    with counted("booking"):  # skyslots_bookings_total by outcome and code
+        claim = await db.transaction(
+            booking_claim, slot_id=slot_id, data=data, user=user, hold_token=data.hold_token
+        )
     return BookingClaimed.model_validate(claim)
 
 

@@ -12,8 +12,10 @@ import logging
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.exports.run import run_export
+from skyslots.jobs.schedule import RUN_EXPORT_TASK
 from skyslots.jobs.stopping import cancel_all
 from skyslots.jobs.work import exports_to_run
+from skyslots.metrics import task_timed
 from skyslots.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,8 @@ class ExportRunner:
     async def _run(self, export_id: int) -> None:
         async with self._slots:
             try:
-                await run_export(self.db, self.storage, self.settings, export_id)
+                with task_timed(RUN_EXPORT_TASK):
+                    await run_export(self.db, self.storage, self.settings, export_id)
             except Exception:  # the database is down: the relay tries again
                 log.exception("export %d could not run", export_id)
 

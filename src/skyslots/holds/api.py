@@ -10,6 +10,7 @@ from skyslots.accounts.deps import DatabaseDep, OptionalUser
 from skyslots.accounts.security import client_key
 from skyslots.features.deps import requires_feature
 from skyslots.holds.service import hold_cancel, hold_create
+from skyslots.metrics import counted, hold_outcome
 from skyslots.ratelimit.deps import RATE_LIMITED, client_address
 from skyslots.validation import RowId
 
@@ -32,7 +33,8 @@ async def hold_slot(
 ) -> HoldOut:
     """Hold a free slot while the booking form is filled in; book it with the hold_token."""
     key = client_key(client_address(request), secret=request.app.state.settings.secret_key)
-    hold = await db.transaction(hold_create, slot_id=slot_id, client_key=key, user=user)
+    with counted("hold"):
+        hold = await db.transaction(hold_create, slot_id=slot_id, client_key=key, user=user)
     return HoldOut.model_validate(hold)
 
 
@@ -44,4 +46,5 @@ async def cancel_hold(
 ) -> Response:
     """Give a hold up (the slot is free again at once)."""
     await db.transaction(hold_cancel, hold_id=hold_id, hold_token=hold_token)
+    hold_outcome("released")
     return Response(status_code=204)

@@ -73,3 +73,5 @@ def make_celery() -> Celery:
 
 
 celery = make_celery()
+# Logging, metrics and the heartbeat of the Celery processes (their signal handlers).
+import skyslots.jobs.observed  # noqa: E402, F401

@@ -10,17 +10,25 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
+from structlog.contextvars import bound_contextvars
+
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.exports.runner import ExportRunner
 from skyslots.exports.service import EXPORT_KICK_KEY
+from skyslots.jobs import heartbeat
 from skyslots.jobs.kick import KICK_KEY
 from skyslots.jobs.schedule import (
     CLEAN_STORAGE_SECONDS,
+    CLEAN_STORAGE_TASK,
     DELIVER_TASK,
+    RELAY_TASK,
+    REMINDERS_TASK,
     RETENTION_SECONDS,
+    RETENTION_TASK,
     RUN_EXPORT_TASK,
     SWEEP_SECONDS,
+    SWEEP_TASK,
 )
 from skyslots.jobs.stopping import cancel_all
 from skyslots.jobs.work import (
@@ -30,6 +38,7 @@ from skyslots.jobs.work import (
     queue_reminders,
     sweep_holds,
 )
+from skyslots.metrics import task_timed
 from skyslots.outbox.senders import senders
 from skyslots.storage.base import Storage
 
@@ -41,6 +50,7 @@ RETENTION_FIRST_AFTER_SECONDS = 60.0
 
 
 async def _every(
+    name: str,
     seconds: float,
     job: Callable[[], Awaitable[object]],
     wake: asyncio.Event,
@@ -49,9 +59,11 @@ async def _every(
     await asyncio.sleep(first_after)
     while True:
         try:
-            await job()
+            with task_timed(name), bound_contextvars(task=name):
+                await job()
         except Exception:
             log.exception("background job failed; trying again in %.0f s", seconds)
+        heartbeat.in_process.beat()  # /health/ready: the loop goes round
         # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
         # arrives as its timeout fires, and the lifespan's shutdown then waits for ever.
         with contextlib.suppress(TimeoutError):
@@ -73,17 +85,21 @@ async def _in_process(
     tasks = [
         asyncio.create_task(
             _every(
+                RELAY_TASK,
                 settings.outbox_poll_seconds,
                 lambda: deliver_outbox(db, settings, sends),
                 outbox_due,
             )
         ),
-        asyncio.create_task(_every(SWEEP_SECONDS, lambda: sweep_holds(db), never)),
+        asyncio.create_task(_every(SWEEP_TASK, SWEEP_SECONDS, lambda: sweep_holds(db), never)),
         asyncio.create_task(
-            _every(settings.reminder_poll_seconds, lambda: queue_reminders(db), never)
+            _every(
+                REMINDERS_TASK, settings.reminder_poll_seconds, lambda: queue_reminders(db), never
+            )
         ),
         asyncio.create_task(
             _every(
+                RETENTION_TASK,
                 RETENTION_SECONDS,
                 lambda: purge_retention(db, settings),
                 never,
@@ -95,7 +111,8 @@ async def _in_process(
     relay: asyncio.Task[None] | None = None
     if storage is not None:
         clean = lambda: clean_old_artifacts(db, storage, settings)  # noqa: E731
-        tasks.append(asyncio.create_task(_every(CLEAN_STORAGE_SECONDS, clean, never)))
+        cleaning = _every(CLEAN_STORAGE_TASK, CLEAN_STORAGE_SECONDS, clean, never)
+        tasks.append(asyncio.create_task(cleaning))
         runner = ExportRunner(db, storage, settings)
         relay = asyncio.create_task(runner.relay(settings.outbox_poll_seconds))
     db.share_with_sessions(**{KICK_KEY: kick, EXPORT_KICK_KEY: runner.kick if runner else None})

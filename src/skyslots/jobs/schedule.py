@@ -13,3 +13,15 @@ CLEAN_STORAGE_TASK = "skyslots.clean_storage"
 CLEAN_STORAGE_SECONDS = 3600.0
 WARM_TASK = "skyslots.warm_artifacts"
 WARM_DEBOUNCE_SECONDS = 2.0  # roster changes within this are one regeneration
+# Every task's name: their failure series start at 0 (skyslots.metrics).
+TASK_NAMES = (
+    DELIVER_TASK,
+    RELAY_TASK,
+    REMINDERS_TASK,
+    SWEEP_TASK,
+    RETENTION_TASK,
+    RUN_EXPORT_TASK,
+    RELAY_EXPORTS_TASK,
+    CLEAN_STORAGE_TASK,
+    WARM_TASK,
+)

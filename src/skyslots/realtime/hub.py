@@ -12,6 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
+from skyslots.metrics import messages_fanned_out
 from skyslots.realtime.messages import RESYNC_NOTICE, is_final
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ class LocalHub:
             return
         for subscription in tuple(subscribers):
             subscription.offer(item)
+        messages_fanned_out(len(subscribers))
 
     def broadcast(self, item: Item, *, event_id: int | None = None) -> None:
         """Offer a control item (PING, RESYNC) to one event's subscribers, or to everyone."""

@@ -20,6 +20,7 @@ from fastapi import APIRouter
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from skyslots.metrics import websocket_closed, websocket_opened
 from skyslots.realtime.engine import Realtime
 from skyslots.realtime.hub import (
     CHANGE,
@@ -233,6 +234,7 @@ async def event_socket(scope: Scope, receive: Receive, send: Send) -> None:
     # Subscribe before reading the snapshot, so no change committed in between is lost.
     subscription = realtime.hub.subscribe(event_id)
     reader: asyncio.Task[None] | None = None
+    websocket_opened()
     try:
         snapshot = await realtime.snapshots.get(event_id)
         if snapshot is None:
@@ -244,6 +246,7 @@ async def event_socket(scope: Scope, receive: Receive, send: Send) -> None:
     except DISCONNECTED:
         pass
     finally:
+        websocket_closed()
         subscription.direct = None
         subscription.close()
         if reader is not None:

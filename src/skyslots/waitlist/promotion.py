@@ -16,6 +16,7 @@ from skyslots.bookings.rules import Occupant, booking_refusal
 from skyslots.bookings.seats import first_free_seat
 from skyslots.errors import Conflict
 from skyslots.features.service import feature_on
+from skyslots.metrics import promotion_after_commit
 from skyslots.models import BookingStatus, User, WaitlistEntry, WaitlistMode, WaitlistStatus
 from skyslots.outbox.service import outbox_add
 from skyslots.ratings import slot_requirement
@@ -185,6 +186,7 @@ async def _promote(
             },
             dedupe_key=f"{kind}:{entry.id}:{booking_id}",
         )
+    promotion_after_commit(session)
     if claim:  # an offer becomes a promotion when accepted (waitlist.service.waitlist_accept)
         await booking_webhook(
             session,

@@ -18,6 +18,7 @@ from skyslots.events.schemas import EventDetail
 from skyslots.events.service import can_manage, events_published
 from skyslots.events.stats import slot_counts
 from skyslots.features.deps import request_features
+from skyslots.metrics import counted
 from skyslots.models import User, WaitlistMode
 from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.schemas import SlotPublic
@@ -220,7 +221,8 @@ async def book_form(
         raise NotFound(f"Slot {slot_id} is not part of this event.", code="slot_not_found")
     try:
         data = parse_booker(BookingCreate, values, viewer)
-        claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=viewer)
+        with counted("booking"):
+            claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=viewer)
     except (FormErrors, ValidationFailed) as exc:
         return await event_page_response(
             request, db, event_id, viewer, status=422, claim=slot_id, values=values,

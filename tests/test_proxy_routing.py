@@ -48,10 +48,12 @@ class Proxied:
     tls: ssl.SSLContext
     sink: Sink
     organizer: Account
+    servers: list[RunningServer]
 
-    def client(self, host: str) -> httpx.AsyncClient:
-        """A client of https://<host> (resolved to the proxy on 127.0.0.1, SNI and Host set)."""
-        transport = httpx.AsyncHTTPTransport(verify=self.tls)
+    def client(self, host: str, *, address: str | None = None) -> httpx.AsyncClient:
+        """A client of https://<host> (resolved to the proxy on 127.0.0.1, SNI and Host set),
+        connecting from `address` (any 127.0.0.0/8 address) when given."""
+        transport = httpx.AsyncHTTPTransport(verify=self.tls, local_address=address)
         return httpx.AsyncClient(
             base_url=f"https://{host}:{self.https_port}", transport=transport, timeout=20,
             event_hooks={"request": [_to_loopback]},
@@ -89,8 +91,12 @@ async def proxied() -> AsyncIterator[Proxied]:
     try:
         await asyncio.to_thread(migrate, url)
         with smtp_sink() as (sink, smtp_url), ExitStack() as stack:
-            env = {"SKYSLOTS_REDIS_URL": redis.url, "SKYSLOTS_SMTP_URL": smtp_url,
-                   "SKYSLOTS_TRUSTED_PROXIES": "127.0.0.1/32"}  # fmt: skip
+            env = {
+                "SKYSLOTS_REDIS_URL": redis.url,
+                "SKYSLOTS_SMTP_URL": smtp_url,
+                "SKYSLOTS_TRUSTED_PROXIES": "127.0.0.1/32",
+                "SKYSLOTS_LOG_LEVEL": "INFO",
+            }  # fmt: skip (INFO: the access log)
             worker = Job([sys.executable, "-m", "skyslots", "worker", "--concurrency", "1"],
                          server_env(url, env), folder / "worker.log")  # fmt: skip
             worker.start()
@@ -115,13 +121,13 @@ async def proxied() -> AsyncIterator[Proxied]:
             ca.configure_trust(context)
             db = Database(make_settings(url, folder))
             try:
-                probe = Proxied(https_port, http_port, context, sink, organizer=None)  # type: ignore[arg-type]
+                probe = Proxied(https_port, http_port, context, sink, None, servers)  # type: ignore[arg-type]
                 async with probe.client("api.localhost") as api:
                     await _until_routed(api)
                     organizer = await make_account(db, api, email="org@example.com")
             finally:
                 await db.dispose()
-            yield Proxied(https_port, http_port, context, sink, organizer)
+            yield Proxied(https_port, http_port, context, sink, organizer, servers)
     finally:
         redis.stop()
         await drop_postgres_database(url)
@@ -187,3 +193,19 @@ async def test_roster_updates_and_mail_through_the_proxy(proxied: Proxied) -> No
             assert update["slot_id"] == slot["id"], update
     [mail] = await asyncio.to_thread(proxied.sink.wait_for, 1)
     assert mail["To"] == "pilot@proxy.example"
+
+
+async def test_the_app_sees_the_client_address_traefik_forwarded(proxied: Proxied) -> None:
+    request_id = "routing-probe-7f3a"
+    async with proxied.client("api.localhost", address="127.0.0.9") as api:
+        answer = await api.get("/api/events", headers={"X-Request-ID": request_id})
+    assert answer.status_code == 200 and answer.headers["x-request-id"] == request_id
+    for _ in range(50):  # the access line is written as the response ends
+        lines = [json.loads(line) for server in proxied.servers
+                 for line in server.log_path.read_text().splitlines()
+                 if request_id in line and line.startswith("{")]  # fmt: skip
+        if lines:
+            break
+        await asyncio.sleep(0.1)
+    [access] = [line for line in lines if line.get("route") == "/api/events"]
+    assert access["client"] == "127.0.0.9" and access["status"] == 200, access

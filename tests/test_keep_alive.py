@@ -2,7 +2,8 @@
 longer than its proxy's idle timeout (Traefik in deploy/: 60 s) and clients' (httpx: 5 s), so
 the other side always closes first and never sends a request on a connection the server is
 closing (a ReadError for a client, a 502 behind a proxy). uvicorn's own default is 5 s.
-One raw HTTP/1.1 connection, idle between two requests; the control is a short setting. (The HTTP layer is the same on both engines: SQLite.)"""
+One raw HTTP/1.1 connection, idle between two requests; the control is a short setting
+(SQLite only: the HTTP layer is the same on both engines)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 # retention is `skyslots backup`'s, and the mirror follows it.
 set -eu
 if [ -z "${MIRROR_URL:-}" ]; then
-  echo "storage-mirror: set MIRROR_URL, MIRROR_ACCESS_KEY and MIRROR_SECRET_KEY in .env" >&2
+  echo "backup-mirror: set MIRROR_URL, MIRROR_ACCESS_KEY and MIRROR_SECRET_KEY in .env" >&2
   exit 1
 fi
 mc alias set local http://minio:9000 "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" >/dev/null

@@ -33,7 +33,18 @@ INCLUDE = "python3,python3-venv"
 # Bump to rebuild every cached base (a change in how it is made that the key cannot see).
 RECIPE = 1
 BASE_REPOSITORY = "localhost/skyslots-test-base"
-IMAGE = "localhost/skyslots-test:latest"
+
+
+def _git_revision() -> str:
+    result = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() or "unknown"
+
+
+# Tagged by revision: two checkouts testing side by side (podman's storage is the machine's)
+# never take each other's image; the layers are shared all the same.
+IMAGE = f"localhost/skyslots-test:{_git_revision()[:12]}"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # podman here: runc, the host's network (no CNI set-up; containers reach the test's services on
 # 127.0.0.1). As root, ulimits inside the machine's own limits: podman's defaults for root exceed
@@ -194,13 +205,6 @@ def build_image(base: str, *, tag: str = IMAGE, extra: Sequence[str] = ()) -> fl
         timeout=1800,
     )
     return time.monotonic() - started
-
-
-def _git_revision() -> str:
-    result = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() or "unknown"
 
 
 def image_size(tag: str = IMAGE) -> int:

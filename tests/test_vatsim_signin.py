@@ -38,7 +38,7 @@ from tests import test_web_ui as ui
 from tests.conftest import empty_tables, make_settings
 from tests.helpers import PASSWORD
 from tests.servers import free_port, server_env, start_server
-from tests.test_web_ui import Site, claim_in_modal, expect, open_event
+from tests.test_web_ui import Site, expect, open_event, slot
 from tests.vatsim_server import Member, VatsimServer, running_vatsim
 
 browser, new_page = ui.browser, ui.new_page
@@ -329,7 +329,11 @@ def test_a_member_signs_in_in_chromium_books_and_is_refreshed(world: World, new_
     # The page's script books with the session: the booking is the member's.
     open_event(page, site, event["id"])
     target = event["slots"][0]["id"]
-    claim_in_modal(page, target, "Web One", "BAW1")
+    slot(page, target).get_by_role("link", name=re.compile("^Claim")).click()
+    dialog = page.locator("dialog#book")
+    expect(dialog.locator("[data-role=booking-as]")).to_contain_text("Booking as Web One (S1)")
+    expect(dialog.get_by_label("Your name")).to_have_count(0)  # the account's name is used
+    dialog.get_by_label("Callsign").fill("BAW1")
     page.get_by_role("button", name="Claim slot").click()
     expect(page.locator("[data-role=success-view]")).to_be_visible()
     booking = next(b for b in page.request.get(f"{site.url}/api/me/data").json()["bookings"])

@@ -103,3 +103,23 @@ def expand_bulk(*, kind: str, lines: str, start: str, end: str, minutes: str) ->
         return [SlotCreate.model_validate(item) for item in items]
     except ValidationError as exc:
         raise FormErrors({"lines": _message(exc.errors()[0]["msg"])}) from exc
+
+
+NAME_REQUIRED = "a name is required (or sign in to book as yourself)"
+
+
+def parse_booker(
+    model: type[M], values: dict[str, Any], *, signed_in: bool, missing: str = NAME_REQUIRED
+) -> M:
+    """A booking, waitlist or assign form's data: a missing name is reported with the other
+    fields' errors, unless the person is signed in (the account's name is used then)."""
+    nameless = not signed_in and not str(values.get("pilot_name") or "").strip()
+    try:
+        parsed = parse(model, values)
+    except FormErrors as exc:
+        if nameless:
+            exc.errors.setdefault("pilot_name", missing)
+        raise
+    if nameless:
+        raise FormErrors({"pilot_name": missing})
+    return parsed

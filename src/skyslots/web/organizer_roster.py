@@ -21,12 +21,20 @@ from skyslots.slots.schemas import SlotPublic, SlotState
 from skyslots.slots.service import slot_get
 from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, OrganizerPage
-from skyslots.web.forms import GENERAL, FormErrors, form_errors, form_values, parse
+from skyslots.web.forms import (
+    GENERAL,
+    FormErrors,
+    form_errors,
+    form_values,
+    parse,
+    parse_booker,
+)
 from skyslots.web.grid import slot_label
 from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
 ASSIGN_FIELDS = ("pilot_name", "pilot_callsign", "email", "notes")
+ASSIGNEE_NAME = "Enter the name of the person you assign the slot to."
 
 
 def roster_state(slot: SlotPublic) -> str:
@@ -99,7 +107,7 @@ async def assign_slot(
     event, slot = await db.read(_slot_view, slot_id=slot_id, user=user)
     values = form_values(form, ASSIGN_FIELDS)
     try:
-        data = parse(BookingCreate, values)
+        data = parse_booker(BookingCreate, values, signed_in=False, missing=ASSIGNEE_NAME)
         claim = await db.transaction(booking_assign, slot_id=slot_id, data=data, user=user)
     except (FormErrors, ValidationFailed) as exc:
         return await _assign_page(

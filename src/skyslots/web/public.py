@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.bookings.schemas import BookingCreate
@@ -24,7 +23,7 @@ from skyslots.ratelimit.deps import RATE_LIMITED
 from skyslots.slots.schemas import SlotPublic
 from skyslots.validation import RowId
 from skyslots.web.deps import CheckedForm, SessionUser
-from skyslots.web.forms import FormErrors, form_errors, form_values, parse
+from skyslots.web.forms import FormErrors, form_errors, form_values, parse_booker
 from skyslots.web.grid import (
     OPEN,
     build_roster,
@@ -161,25 +160,6 @@ async def event_page_response(
     return render(request, "event.html", context, status=status)
 
 
-NAME_REQUIRED = "a name is required (or sign in to book as yourself)"
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse_booker(model: type[M], values: dict[str, Any], viewer: User | None) -> M:
-    """The booking or waitlist form's data; a visitor's missing name is reported with the other
-    fields' errors (signed in, the account's name is used)."""
-    nameless = viewer is None and not str(values.get("pilot_name") or "").strip()
-    try:
-        parsed = parse(model, values)
-    except FormErrors as exc:
-        if nameless:
-            exc.errors.setdefault("pilot_name", NAME_REQUIRED)
-        raise
-    if nameless:
-        raise FormErrors({"pilot_name": NAME_REQUIRED})
-    return parsed
-
-
 @router.get("/events/{event_id}")
 async def event_page(
     request: Request,
@@ -220,7 +200,7 @@ async def book_form(
     if _find_slot(event, slot_id) is None:
         raise NotFound(f"Slot {slot_id} is not part of this event.", code="slot_not_found")
     try:
-        data = parse_booker(BookingCreate, values, viewer)
+        data = parse_booker(BookingCreate, values, signed_in=viewer is not None)
         with counted("booking"):
             claim = await db.transaction(booking_claim, slot_id=slot_id, data=data, user=viewer)
     except (FormErrors, ValidationFailed) as exc:

@@ -19,9 +19,9 @@ from skyslots.validation import RowId
 from skyslots.waitlist.schemas import WaitlistJoin, WaitlistView
 from skyslots.waitlist.service import waitlist_accept, waitlist_join, waitlist_leave, waitlist_view
 from skyslots.web.deps import CheckedForm, SessionUser
-from skyslots.web.forms import FormErrors, form_errors, form_values
+from skyslots.web.forms import FormErrors, form_errors, form_values, parse_booker
 from skyslots.web.grid import minutes_left
-from skyslots.web.public import WAIT_ANY, event_page_response, parse_booker
+from skyslots.web.public import WAIT_ANY, event_page_response
 from skyslots.web.templating import PageRoute, render
 
 router = APIRouter(
@@ -43,7 +43,7 @@ async def join_form(
         joined = await db.transaction(
             waitlist_join,
             event_id=event_id,
-            data=parse_booker(WaitlistJoin, data, viewer),
+            data=parse_booker(WaitlistJoin, data, signed_in=viewer is not None),
             user=viewer,
         )
     except (FormErrors, ValidationFailed) as exc:

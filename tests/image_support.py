@@ -198,6 +198,10 @@ def build_image(base: str, *, tag: str = IMAGE, extra: Sequence[str] = ()) -> fl
         f"BASE={base}",
         "--build-arg",
         f"REVISION={_git_revision()}",
+        # podman's layer cache reuses a LABEL layer whose build argument changed (seen here:
+        # the revision of an earlier build); a --label is applied to the image itself.
+        "--label",
+        f"org.opencontainers.image.revision={_git_revision()}",
         "--tag",
         tag,
         *extra,

@@ -523,6 +523,19 @@ Every run:
 """
 
 
+async def seeded_plans(template: str, *, slots: int, attempts: int, warmup: int) -> Plans:
+    """Seed the template database (one event, `slots` pilot slots and some for the warm-up) and
+    plan the warm-up's and the measured rush's claims."""
+    work_dir = Path(os.environ.get("TMPDIR", "/tmp")) / template
+    warm_slots = max(1, warmup * 3 // 4)
+    print(f"seeding {template}: 1 event, {slots} + {warm_slots} slots", flush=True)
+    seed = await build_template(template, slots + warm_slots, work_dir)
+    return Plans(
+        warmup=make_plan(seed.slot_ids[slots:], warmup, seed=1, prefix="W"),
+        measured=make_plan(seed.slot_ids[:slots], attempts, seed=2),
+    )
+
+
 def len_warmup(config: Config) -> int:
     return config.warmup
 
@@ -537,17 +550,12 @@ async def main(args: argparse.Namespace) -> int:
         max_overflow=args.max_overflow,
     )
     template = f"bench_rush_template_{uuid.uuid4().hex[:8]}"
-    work_dir = Path(os.environ.get("TMPDIR", "/tmp")) / template
-    warm_slots = max(1, args.warmup * 3 // 4)
-    print(f"seeding {template}: 1 event, {args.slots} + {warm_slots} slots", flush=True)
-    seed = await build_template(template, args.slots + warm_slots, work_dir)
-    plans = Plans(
-        warmup=make_plan(seed.slot_ids[args.slots :], args.warmup, seed=1, prefix="W"),
-        measured=make_plan(seed.slot_ids[: args.slots], args.attempts, seed=2),
-    )
+    plans = await seeded_plans(template, slots=args.slots, attempts=args.attempts,
+                               warmup=args.warmup)  # fmt: skip
     starters = {"skyslots": start_real(config), "reference": start_reference(config)}
     if args.baseline:
         # Today's server (another revision) against the same databases: "no slower than before".
+        work_dir = Path(os.environ.get("TMPDIR", "/tmp")) / template
         starters[BASELINE] = start_real(config, revision_source(args.baseline, work_dir))
     results: dict[str, list[RunResult]] = {name: [] for name in starters}
     try:

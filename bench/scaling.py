@@ -18,16 +18,13 @@ import platform
 import sys
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 from booking_rush import (
     Config,
-    Plans,
     RunResult,
-    build_template,
-    make_plan,
     one_run,
     postgres_version,
+    seeded_plans,
     summary,
 )
 from common import ROOT, database_url, drop_database
@@ -97,14 +94,8 @@ def write_section(text: str) -> None:
 async def main(args: argparse.Namespace) -> int:
     counts = [int(c) for c in args.processes.split(",")]
     template = f"bench_scaling_template_{uuid.uuid4().hex[:8]}"
-    work_dir = Path(os.environ.get("TMPDIR", "/tmp")) / template
-    warm_slots = max(1, args.warmup * 3 // 4)
-    print(f"seeding {template}: 1 event, {args.slots} + {warm_slots} slots", flush=True)
-    seed = await build_template(template, args.slots + warm_slots, work_dir)
-    plans = Plans(
-        warmup=make_plan(seed.slot_ids[args.slots :], args.warmup, seed=1, prefix="W"),
-        measured=make_plan(seed.slot_ids[: args.slots], args.attempts, seed=2),
-    )
+    plans = await seeded_plans(template, slots=args.slots, attempts=args.attempts,
+                               warmup=args.warmup)  # fmt: skip
     results: dict[int, list[RunResult]] = {count: [] for count in counts}
     try:
         for round_ in range(1, args.rounds + 1):

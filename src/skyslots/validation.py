@@ -154,6 +154,12 @@ OptionalName = Annotated[
     | None,
     BlankIsNone,
 ]
+BookerName = Annotated[
+    OptionalName,
+    Field(
+        examples=["Jane Doe"], description="required unless signed in (the account's name is used)"
+    ),
+]
 OptionalAirportCode = Annotated[
     Annotated[str, AfterValidator(airport_icao), documented(or_blank(AIRPORT_INPUT))] | None,
     BlankIsNone,

@@ -9,20 +9,14 @@ from skyslots.models import BookingStatus
 from skyslots.validation import (
     ID_MAX,
     BlankIsNone,
-    OptionalName,
+    BookerName,
     OptionalPilotCallsign,
     Text,
 )
 
 
 class BookingCreate(BaseModel):
-    pilot_name: Annotated[
-        OptionalName,
-        Field(
-            examples=["Jane Doe"],
-            description="required unless signed in (the account's name is used)",
-        ),
-    ] = None
+    pilot_name: BookerName = None
     pilot_callsign: Annotated[
         OptionalPilotCallsign,
         Field(examples=["BAW123"], description="required unless the slot has a fixed callsign"),

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from skyslots.models import PositionType, WaitlistStatus
-from skyslots.validation import ID_MAX, BlankIsNone, OptionalName, PilotCallsign
+from skyslots.validation import ID_MAX, BlankIsNone, BookerName, PilotCallsign
 
 
 class WaitlistJoin(BaseModel):
@@ -22,13 +22,7 @@ class WaitlistJoin(BaseModel):
         }
     )
 
-    pilot_name: Annotated[
-        OptionalName,
-        Field(
-            examples=["Jane Doe"],
-            description="required unless signed in (the account's name is used)",
-        ),
-    ] = None
+    pilot_name: BookerName = None
     pilot_callsign: Annotated[PilotCallsign, Field(examples=["BAW123"])]
     email: Annotated[EmailStr | None, BlankIsNone] = None
     slot_id: int | None = Field(default=None, ge=1, le=ID_MAX)

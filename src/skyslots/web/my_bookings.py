@@ -7,14 +7,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from skyslots.accounts.deps import DatabaseDep
-from skyslots.bookings.release import booking_release
-from skyslots.errors import Conflict
 from skyslots.me.feed import feed_urls
 from skyslots.me.service import calendar_feed_off, calendar_feed_rotate, my_bookings
 from skyslots.validation import RowId
 from skyslots.web.account import SignedIn
 from skyslots.web.deps import CheckedForm
 from skyslots.web.forms import form_values
+from skyslots.web.release import release_with_flash
 from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -67,12 +66,5 @@ async def release_my_booking(
     request: Request, booking_id: RowId, db: DatabaseDep, user: SignedIn, form: CheckedForm
 ) -> Response:
     """Release one of my bookings (no manage link needed: it was booked signed in)."""
-    session = web_session(request)
-    try:
-        booking = await db.transaction(
-            booking_release, booking_id=booking_id, manage_token=None, user=user
-        )
-        session.flash("success", f"Released {booking.pilot_callsign}'s booking.")
-    except Conflict as exc:
-        session.flash("error", exc.detail)
+    await release_with_flash(request, db, booking_id=booking_id, user=user)
     return RedirectResponse("/me/bookings", status_code=303)

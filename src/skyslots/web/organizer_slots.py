@@ -9,7 +9,6 @@ from fastapi.responses import RedirectResponse
 
 from skyslots.accounts.deps import DatabaseDep
 from skyslots.audit.service import audit_list
-from skyslots.bookings.release import booking_release
 from skyslots.bookings.service import bookings_of_event
 from skyslots.errors import Conflict, ValidationFailed
 from skyslots.events.detail import event_detail
@@ -26,6 +25,7 @@ from skyslots.web.forms import FormErrors, expand_bulk, form_errors, form_values
 from skyslots.web.grid import slot_label
 from skyslots.web.organizer_roster import roster_state
 from skyslots.web.organizer_waitlist import roster_and_waitlist, waiting_elsewhere, waiting_per_slot
+from skyslots.web.release import release_with_flash
 from skyslots.web.templating import PageRoute, render, web_session
 
 router = APIRouter(prefix="/organizer", route_class=PageRoute, include_in_schema=False)
@@ -152,14 +152,7 @@ async def release_booking(
 ) -> Response:
     """Release anyone's booking on my event."""
     back = form_values(form, ["back"])["back"]
-    session = web_session(request)
-    try:
-        booking = await db.transaction(
-            booking_release, booking_id=booking_id, manage_token=None, user=user
-        )
-        session.flash("success", f"Released {booking.pilot_callsign}'s booking.")
-    except Conflict as exc:
-        session.flash("error", exc.detail)
+    await release_with_flash(request, db, booking_id=booking_id, user=user)
     target = back if back.startswith("/organizer/") else "/organizer"
     return RedirectResponse(target, status_code=303)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -28,6 +29,12 @@ def run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
         text=True,
         timeout=60,
     )
+
+
+async def run_beside_app(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`run`, off the event loop: the `api` fixture's app runs its in-process jobs on this loop,
+    and a job stalled mid-transaction would hold SQLite's write lock against the command."""
+    return await asyncio.to_thread(run, data_dir, *args)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -84,7 +91,7 @@ def test_migrate_creates_the_database_in_the_data_folder(data_dir: Path) -> None
 
 
 async def test_demo_seeds_a_published_event_once(data_dir: Path, api: httpx.AsyncClient) -> None:
-    first = run(data_dir, "demo")
+    first = await run_beside_app(data_dir, "demo")
     assert first.returncode == 0, first.stderr
     email = printed(r"organizer login: (\S+@\S+) / ", first.stdout)
     password = printed(r"organizer login: \S+ / (\S+)", first.stdout)
@@ -103,7 +110,7 @@ async def test_demo_seeds_a_published_event_once(data_dir: Path, api: httpx.Asyn
     assert any(s["booking"] for s in event["slots"])
     assert (await sign_in(api, email, password)).status_code == 200
 
-    second = run(data_dir, "demo")
+    second = await run_beside_app(data_dir, "demo")
     assert second.returncode == 0, second.stderr
     assert f"/events/{event_id}" in second.stdout
     assert query(data_dir, "SELECT count(*) FROM events") == [(1,)]
@@ -113,8 +120,8 @@ async def test_demo_seeds_a_published_event_once(data_dir: Path, api: httpx.Asyn
 
 
 async def test_users_create_then_sign_in(data_dir: Path, api: httpx.AsyncClient) -> None:
-    assert run(data_dir, "migrate").returncode == 0
-    result = run(
+    assert (await run_beside_app(data_dir, "migrate")).returncode == 0
+    result = await run_beside_app(
         data_dir,
         "users",
         "create",
@@ -137,7 +144,9 @@ async def test_users_create_then_sign_in(data_dir: Path, api: httpx.AsyncClient)
     )
     assert (me.json()["name"], me.json()["role"]) == ("Chief Organizer", "admin")
 
-    generated = run(data_dir, "users", "create", "--email", "m@example.com", "--name", "M")
+    generated = await run_beside_app(
+        data_dir, "users", "create", "--email", "m@example.com", "--name", "M"
+    )
     assert generated.returncode == 0, generated.stderr
     assert "created member m@example.com" in generated.stdout
     password = printed(r"password: (\S+)", generated.stdout)

@@ -24,7 +24,7 @@ from skyslots.app import create_app
 from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.features.flags import BY_NAME, parse_features
-from skyslots.features.service import Features
+from skyslots.features.service import Features, feature_on, features_wired
 from skyslots.jobs.work import deliver_outbox
 from skyslots.migrate import migrate
 from skyslots.models import AuditLog, OutboxMessage, Role
@@ -151,6 +151,41 @@ async def test_the_cache_reads_again_after_its_ttl_and_keeps_the_last_set_when_t
     now[0] += 2.5
     await features.effective()
     assert Broken.reads == 2
+
+
+async def test_units_of_work_reading_stale_flags_together_do_not_deadlock_on_sqlite(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """One unit holds SQLite's write lock and then reads the flags; another began reading them
+    just before and waits for that write lock. A process lock around the read made the first
+    wait for the second: both stood still until the busy timeout (seen as a frozen server)."""
+    settings = make_settings(sqlite_url, tmp_path, sqlite_busy_timeout_ms=4_000)
+    database = Database(settings)
+    features_wired(settings, database).ttl = 0.0  # every read goes to the database
+    holding, waiting = asyncio.Event(), asyncio.Event()
+
+    async def holder(session: Any) -> bool:
+        await session.execute(select(func.count()).select_from(AuditLog))  # BEGIN IMMEDIATE
+        holding.set()
+        await waiting.wait()
+        await asyncio.sleep(0.3)  # the other unit is inside its flag read, waiting for the lock
+        return await feature_on(session, "waitlist")
+
+    async def latecomer(session: Any) -> bool:
+        await holding.wait()
+        waiting.set()
+        return await feature_on(session, "waitlist")
+
+    try:
+        started = time.monotonic()
+        async with asyncio.timeout(3.0):
+            both = await asyncio.gather(
+                database.transaction(holder), database.transaction(latecomer)
+            )
+        assert both == [True, True]
+        assert time.monotonic() - started < 2.0
+    finally:
+        await database.dispose()
 
 
 # --- precedence and the admin API ------------------------------------------------------------

@@ -127,6 +127,10 @@ async def test_one_scrape_shows_the_requests_of_both_processes(site: Site) -> No
     assert not any("987654" in str(labels) for _name, labels in found)  # templates, not paths
 
 
+MESSAGES = "skyslots_realtime_messages_total"
+FANNED_OUT = 3 * 5  # traffic's 5+ roster changes, each to its 3 sockets
+
+
 async def traffic(site: Site) -> tuple[Samples, Samples]:
     """A hold, claims and refusals, a hold given back, a waitlist promotion, three sockets;
     the samples before and while the sockets are open."""
@@ -174,7 +178,15 @@ async def traffic(site: Site) -> tuple[Samples, Samples]:
         assert released.status_code == 200, released.text
         for ws in sockets:
             await recv_until(ws, of_type("slot.updated"), within=5)
-        during = samples(await site.scrape())
+        # Fan-out runs after each commit, across both processes: the last changes may still be
+        # on their way to the sockets when the first reached them.
+        deadline = time.monotonic() + 10
+        while True:
+            during = samples(await site.scrape())
+            fanned = value(during, MESSAGES) - value(before, MESSAGES)
+            if fanned >= FANNED_OUT or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
     finally:
         for ws in sockets:
             await ws.close()
@@ -194,7 +206,7 @@ async def test_bookings_holds_promotions_and_sockets_are_counted(site: Site) -> 
     assert delta("skyslots_holds_total", outcome="refused") == 1
     assert delta("skyslots_holds_total", outcome="released") == 1
     assert delta("skyslots_waitlist_promotions_total") == 1
-    assert delta("skyslots_realtime_messages_total") >= 3 * 5  # 5+ changes to 3 sockets
+    assert delta(MESSAGES) >= FANNED_OUT
     deadline = time.monotonic() + 10
     while value(samples(await site.scrape()), "skyslots_websocket_connections") != 0:
         assert time.monotonic() < deadline, "the gauge did not come down"

@@ -70,24 +70,26 @@ class Features:
         a unit of work reads it in its own transaction)."""
         if self._fresh():
             return self.known()
-        if session is None and self.database is None:
+        if session is not None:
+            # No process lock here: a unit of work may hold SQLite's write lock, and one that
+            # took the process lock first could be waiting for that write lock (a deadlock
+            # until the busy timeout). Concurrent units just read the toggles twice.
+            self._store(await toggles_read(session))
             return self.known()
-        async with self._lock:
+        if self.database is None:
+            return self.known()
+        async with self._lock:  # requests arriving together share one read (never a writer)
             if not self._fresh():
                 try:
-                    if session is not None:
-                        toggles = await toggles_read(session)
-                    else:
-                        assert self.database is not None
-                        toggles = await self.database.read(toggles_read)
+                    self._store(await self.database.read(toggles_read))
                 except Exception as exc:  # keep the last known set; read again next time
                     log.warning("feature flags not read: %s", type(exc).__name__)
-                    if session is not None:
-                        raise
-                    toggles = self._toggles
-                self._toggles = {k: v for k, v in toggles.items() if k in BY_NAME}
-                self._loaded_at = self._clock()
+                    self._store(self._toggles)
         return self.known()
+
+    def _store(self, toggles: Mapping[str, bool]) -> None:
+        self._toggles = {k: v for k, v in toggles.items() if k in BY_NAME}
+        self._loaded_at = self._clock()
 
     async def is_on(self, name: str, session: AsyncSession | None = None) -> bool:
         return (await self.effective(session))[name]

@@ -108,10 +108,13 @@ async def test_download_url_is_fetched_with_plain_http(backend: Backend) -> None
 async def test_download_url_expires(backend: Backend) -> None:
     key = fresh("export/v1.csv")
     await backend.storage.put(key, b"x", content_type="text/csv")
-    url = backend.storage.download_url(key, expires_seconds=1)
+    # The signing time is kept to the second, so a URL is good for LIFETIME - 1 to LIFETIME s:
+    # 1 s left a loaded machine no time for the first request.
+    lifetime = 3
+    url = backend.storage.download_url(key, expires_seconds=lifetime)
     async with httpx.AsyncClient() as http:
         assert (await http.get(url)).status_code == 200
-        await asyncio.sleep(2.2)
+        await asyncio.sleep(lifetime + 1.5)
         assert (await http.get(url)).status_code == 403
 
 

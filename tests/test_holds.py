@@ -238,11 +238,11 @@ async def test_the_sweep_frees_and_announces_expired_holds(
 async def test_a_short_hold_runs_out_end_to_end(
     client: httpx.AsyncClient, other_client: httpx.AsyncClient, organizer: Account
 ) -> None:
-    _, [slot, *_] = await setup(client, organizer, hold_seconds=1)
+    _, [slot, *_] = await setup(client, organizer, hold_seconds=2)  # 2 s: room for a slow claim
     assert (await hold(client, slot)).status_code == 201
     refused = await other_client.post(f"/api/slots/{slot['id']}/book", json=booking_body("DLH1"))
     assert refused.json()["code"] == "slot_held"
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(2.1)
     booked = await other_client.post(f"/api/slots/{slot['id']}/book", json=booking_body("DLH1"))
     assert booked.status_code == 201, booked.text
 

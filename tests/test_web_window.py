@@ -104,7 +104,10 @@ def test_claims_open_at_the_announced_moment_on_the_server_clock(site: Site, new
 
     sleep_until(opens_at - timedelta(seconds=1))
     expect(claim_button(page, target)).to_be_disabled()  # not a moment early
-    assert seconds_left(page.locator("[data-role=countdown]").inner_text()) <= 2
+    # The display ticks once a second; a loaded machine may run a tick late, so it has until
+    # just before the opening to show the last seconds (a clock 90 minutes off never would).
+    last_seconds = re.compile(r"^00:00:0[0-2]$")
+    expect(page.locator("[data-role=countdown]")).to_have_text(last_seconds, timeout=900)
 
     late = (opens_at - datetime.now(UTC)).total_seconds() * 1000 + 1500
     expect(claim_link(page, target)).to_be_visible(timeout=late)  # at opening, give or take

@@ -141,13 +141,14 @@ async def test_summaries_list_who_holds_what_and_429_is_honoured(
     assert booked.status_code == 201
     receiver.answers.append((429, {}, b'{"retry_after": 90.5, "global": false}'))
     start = datetime.fromisoformat(event["start_datetime"])
+    before = utcnow()  # the 429 comes after this
     assert await db.transaction(summaries_due, now=start - timedelta(minutes=60)) == 1
     assert await db.transaction(summaries_due, now=start - timedelta(minutes=59)) == 0  # once
     await asyncio.to_thread(receiver.wait_for, 1)
     # The outcome is written once the answer is in.
     [row] = await eventually(lambda: outbox(db), lambda found: bool(found[0].last_error))
     assert (row.status, row.last_error) == ("pending", "Discord answered 429")
-    assert row.next_attempt_at >= utcnow() + timedelta(seconds=89)
+    assert row.next_attempt_at >= before + timedelta(seconds=90)  # retry_after honoured
     async with db.engine.begin() as connection:
         await connection.execute(update(_outbox).values(next_attempt_at=utcnow()))
     await deliver_outbox(db, settings, senders(db, settings))

@@ -93,11 +93,13 @@ async def test_an_unconfirmed_booking_runs_out_and_the_waitlist_gets_the_slot(
     client: httpx.AsyncClient, db: Database, sink: tuple[Sink, str]
 ) -> None:
     organizer, event, [slot, _] = await confirming_event(client, db)
+    before = utcnow()  # the booking's 600 s start between `before` and `after`
     booked = (
         await client.post(
             f"/api/slots/{slot['id']}/book", json=booking_body("BAW1", email="j@example.com")
         )
     ).json()
+    after = utcnow()
     joined = await client.post(
         f"/api/events/{event['id']}/waitlist",
         json={"pilot_name": "W", "pilot_callsign": "DLH1", "slot_id": slot["id"]},
@@ -105,8 +107,8 @@ async def test_an_unconfirmed_booking_runs_out_and_the_waitlist_gets_the_slot(
     assert joined.status_code == 201, joined.text
     [mail] = await asyncio.to_thread(sink[0].wait_for, 1)
     _, token = link_in(mail)
-    assert await sweep_once(db, now=utcnow() + timedelta(seconds=599)) == 0
-    assert await sweep_once(db, now=utcnow() + timedelta(seconds=601)) == 1
+    assert await sweep_once(db, now=before + timedelta(seconds=599)) == 0
+    assert await sweep_once(db, now=after + timedelta(seconds=601)) == 1
     late = await client.post(f"/api/bookings/{booked['id']}/confirm", json={"token": token})
     assert late.status_code == 409 and late.json()["code"] == "confirmation_expired"
     shown = await slot_of(client, event, slot["id"])

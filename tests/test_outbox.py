@@ -166,11 +166,12 @@ async def test_retries_back_off_and_the_last_attempt_leaves_the_row_dead(bare_db
         raise DeliveryFailed("no such receiver", permanent=True)
 
     senders_ = {"test.kind": failing}
+    before = utcnow()
     counts = await deliver(db, senders_, lease_seconds=LEASE, max_attempts=3)
     assert counts == {DeliveryStatus.SENT: 0, DeliveryStatus.PENDING: 1, DeliveryStatus.DEAD: 1}
     retried, dead = await rows(db)
     assert retried.status == "pending" and retried.last_error == "receiver down"
-    assert retried.next_attempt_at >= utcnow() + timedelta(seconds=119)  # Retry-After honoured
+    assert retried.next_attempt_at >= before + timedelta(seconds=120)  # Retry-After honoured
     assert dead.status == "dead" and dead.last_error == "no such receiver"
     for _ in range(4):
         await make_due(db)

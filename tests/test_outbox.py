@@ -27,6 +27,8 @@ from skyslots.outbox.relay import Leased, deliver, lease_due
 from skyslots.outbox.retry import DeliveryFailed
 from skyslots.outbox.senders import senders
 from skyslots.outbox.service import outbox_add
+from skyslots.privacy.scrub import PURGED_ERROR, scrub_outbox
+from skyslots.privacy.traces import Traces
 from tests.conftest import empty_tables, make_settings
 from tests.helpers import (
     Account,
@@ -179,6 +181,35 @@ async def test_retries_back_off_and_the_last_attempt_leaves_the_row_dead(bare_db
     retried, dead = await rows(db)
     assert (retried.status, retried.attempts) == ("dead", 3)
     assert attempts == Counter({retried.id: 3, dead.id: 1})  # a dead row is never tried again
+
+
+async def test_a_row_killed_while_its_attempt_runs_stays_dead(bare_db: Database) -> None:
+    """An erasure (or a webhook's removal) that kills rows while their attempts run wins over
+    the attempts' outcomes: neither a failure's backoff nor a success brings them back."""
+    db = bare_db
+    person = Traces(emails={"jane@example.org"})
+
+    async def add(session: AsyncSession) -> None:
+        for number in range(2):
+            await outbox_add(
+                session, kind="test.kind", target="jane@example.org", payload={"n": number},
+                dedupe_key=f"mail:{number}",
+            )  # fmt: skip
+
+    async def erased_meanwhile(leased: Leased) -> None:
+        async with db.engine.begin() as connection:
+            await scrub_outbox(connection, person, everywhere=True)
+        if leased.payload["n"] == 0:
+            raise DeliveryFailed("SMTP answered 451")
+
+    await db.transaction(add)
+    counts = await deliver(db, {"test.kind": erased_meanwhile}, lease_seconds=LEASE, max_attempts=3)
+    assert counts == {DeliveryStatus.SENT: 0, DeliveryStatus.PENDING: 0, DeliveryStatus.DEAD: 2}
+    assert [(r.status, r.last_error, r.target) for r in await rows(db)] == [
+        ("dead", PURGED_ERROR, "(deleted)"),
+    ] * 2
+    later = utcnow() + timedelta(days=1)
+    assert await db.transaction(lease_due, lease_seconds=LEASE, now=later) == []
 
 
 async def test_a_leased_row_is_not_taken_again_until_its_lease_runs_out(bare_db: Database) -> None:

@@ -101,7 +101,11 @@ async def record_outcome(
     max_attempts: int,
     now: datetime | None = None,
 ) -> DeliveryStatus:
-    """Mark the row sent, due again later, or dead (out of attempts, or refused for good)."""
+    """Mark the row sent, due again later, or dead (out of attempts, or refused for good).
+
+    Only a row still pending from this lease takes the outcome: one killed while its attempt
+    ran (its person's data deleted, its webhook removed) stays dead, never due again. The
+    status returned is the row's."""
     now = now or utcnow()
     values: dict[str, Any]
     if error is None or isinstance(error, DeliverySkipped):
@@ -115,13 +119,22 @@ async def record_outcome(
             values["next_attempt_at"] = next_attempt(
                 now, leased.attempts, retry_after=error.retry_after
             )
-    await session.execute(
+    recorded = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == leased.id, OutboxMessage.attempts == leased.attempts)
+        .where(
+            OutboxMessage.id == leased.id,
+            OutboxMessage.attempts == leased.attempts,
+            OutboxMessage.status == DeliveryStatus.PENDING.value,
+        )
         .values(status=status.value, **values)
         .execution_options(synchronize_session=False)
     )
-    return status
+    if recorded.rowcount == 1:  # type: ignore[attr-defined]
+        return status
+    current = await session.scalar(
+        select(OutboxMessage.status).where(OutboxMessage.id == leased.id)
+    )
+    return DeliveryStatus(current) if current else DeliveryStatus.DEAD
 
 
 async def _attempt(

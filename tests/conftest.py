@@ -25,6 +25,7 @@ from skyslots.config import Settings
 from skyslots.db import Database
 from skyslots.migrate import migrate
 from skyslots.models import metadata
+from tests.servers import RUNNING
 
 POSTGRES_SERVER = os.environ.get("SKYSLOTS_TEST_POSTGRES", "postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("SKYSLOTS_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -149,3 +150,13 @@ def _no_leaked_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("SKYSLOTS_") and not key.startswith("SKYSLOTS_TEST_"):
             monkeypatch.delenv(key)
     yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing test's report shows the log tails of the server processes running then."""
+    report = yield
+    if report.failed:
+        for server in list(RUNNING):
+            report.sections.append((f"server log {server.base_url}", server.log_tail(60)))
+    return report

@@ -5,7 +5,9 @@
 
 The process runs in its own session and is killed (with its workers) on exit; its output goes to
 a temporary log file (`log_tail()` while it runs, in the error when it fails to start), removed
-on stop.
+on stop. A failing test's report ends with the log tails of the servers running at that moment
+(tests/conftest.py), so a fault on the server's side (a traceback, a worker uvicorn restarted)
+shows beside the client's error.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ START_TIMEOUT = 30.0
 SECRET_KEY = secrets.token_urlsafe(32)
 
 
+RUNNING: set[RunningServer] = set()  # started and not yet stopped, for failure reports
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-@dataclass
+@dataclass(eq=False)
 class RunningServer:
     """A server process listening on `base_url`; stop() (or leaving the `with`) kills it."""
 
@@ -63,7 +68,9 @@ class RunningServer:
             except subprocess.TimeoutExpired:
                 _signal_group(self.process, signal.SIGKILL)
                 self.process.wait(timeout)
-        _signal_group(self.process, signal.SIGKILL)  # workers that outlived their parent
+        if self in RUNNING:  # once: later, the group's id may be another process's
+            _signal_group(self.process, signal.SIGKILL)  # workers that outlived their parent
+        RUNNING.discard(self)
         close = getattr(self._log_file, "close", None)
         if close:
             close()
@@ -114,6 +121,7 @@ def start_command(
         log_path=Path(log_file.name),
         _log_file=log_file,
     )
+    RUNNING.add(server)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:

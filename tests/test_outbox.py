@@ -60,11 +60,13 @@ async def bare_db(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
         await database.dispose()
 
 
-async def add_rows(db: Database, count: int, kind: str = "test.kind") -> None:
+async def add_rows(
+    db: Database, count: int, kind: str = "test.kind", target: str | None = None
+) -> None:
     async def add(session: AsyncSession) -> None:
         for number in range(count):
             await outbox_add(
-                session, kind=kind, target=f"t{number}", payload={"n": number},
+                session, kind=kind, target=target or f"t{number}", payload={"n": number},
                 dedupe_key=f"{kind}:{number}",
             )  # fmt: skip
 
@@ -189,20 +191,13 @@ async def test_a_row_killed_while_its_attempt_runs_stays_dead(bare_db: Database)
     db = bare_db
     person = Traces(emails={"jane@example.org"})
 
-    async def add(session: AsyncSession) -> None:
-        for number in range(2):
-            await outbox_add(
-                session, kind="test.kind", target="jane@example.org", payload={"n": number},
-                dedupe_key=f"mail:{number}",
-            )  # fmt: skip
-
     async def erased_meanwhile(leased: Leased) -> None:
         async with db.engine.begin() as connection:
             await scrub_outbox(connection, person, everywhere=True)
         if leased.payload["n"] == 0:
             raise DeliveryFailed("SMTP answered 451")
 
-    await db.transaction(add)
+    await add_rows(db, 2, target="jane@example.org")
     counts = await deliver(db, {"test.kind": erased_meanwhile}, lease_seconds=LEASE, max_attempts=3)
     assert counts == {DeliveryStatus.SENT: 0, DeliveryStatus.PENDING: 0, DeliveryStatus.DEAD: 2}
     assert [(r.status, r.last_error, r.target) for r in await rows(db)] == [

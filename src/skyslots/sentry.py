@@ -14,6 +14,19 @@ from skyslots.logs import is_secret_key, scrub
 
 log = logging.getLogger(__name__)
 DROPPED_REQUEST_PARTS = ("data", "cookies", "query_string", "env")
+# sentry-sdk 3's per-category switches: no user, cookies, bodies, query strings, SQL parameters,
+# message payloads or local variables; headers only past the SDK's own denylist (before_send
+# drops the rest).
+NO_PERSONAL_DATA: dict[str, Any] = {
+    "user_info": False,
+    "cookies": {"mode": "off"},
+    "http_bodies": [],
+    "url_query_params": {"mode": "off"},
+    "database_query_data": False,
+    "queues": False,
+    "stack_frame_variables": False,
+    "gen_ai": {"inputs": False, "outputs": False},
+}
 
 
 def _request(request: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +68,7 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
         dsn=settings.sentry_dsn,
         release=f"skyslots@{__version__}",
         environment=settings.env,
-        send_default_pii=False,
-        include_local_variables=False,
+        data_collection=NO_PERSONAL_DATA,  # type: ignore[arg-type]
         max_request_body_size="never",
         before_send=before_send,  # type: ignore[arg-type]
         before_breadcrumb=before_breadcrumb,  # type: ignore[arg-type]
@@ -67,7 +79,8 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
             StarletteIntegration(),
             FastApiIntegration(),
             CeleryIntegration(),
-            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
+            # Errors become events and INFO lines breadcrumbs; no log lines are shipped as logs.
+            LoggingIntegration(level=None, event_level=logging.ERROR, breadcrumb_level=logging.INFO),
         ],
     )
     sentry_sdk.set_tag("component", component)

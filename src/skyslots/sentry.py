@@ -80,7 +80,9 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
             FastApiIntegration(),
             CeleryIntegration(),
             # Errors become events and INFO lines breadcrumbs; no log lines are shipped as logs.
-            LoggingIntegration(level=None, event_level=logging.ERROR, breadcrumb_level=logging.INFO),
+            LoggingIntegration(
+                level=None, event_level=logging.ERROR, breadcrumb_level=logging.INFO
+            ),
         ],
     )
     sentry_sdk.set_tag("component", component)

@@ -35,12 +35,20 @@ SECRET_KEY = secrets.token_urlsafe(32)
 
 
 RUNNING: set[RunningServer] = set()  # started and not yet stopped, for failure reports
+# Ports free_port gave out in this process: the kernel may offer a closed probe's port again, and
+# a program given several (weed server's ten) then fails to bind the second one.
+HANDED_OUT: set[int] = set()
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, never one this process was given before."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in HANDED_OUT:
+            HANDED_OUT.add(port)
+            return port
 
 
 @dataclass(eq=False)

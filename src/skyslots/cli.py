@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import re
 import secrets
 import sys
@@ -84,7 +85,7 @@ def _serve(uvicorn: Any, args: argparse.Namespace, settings: Settings, port: int
         # Our JSON logging for uvicorn's loggers too (set up by create_app in each process);
         # its access log stays off: the app writes one line per request with its request id.
         log_config=None,
-        log_level=settings.log_level.lower(),
+        log_level=_supervisor_log_level(settings.log_level),
         access_log=False,
         timeout_keep_alive=settings.keep_alive_seconds,
         proxy_headers=False,  # the app reads X-Forwarded-For from SKYSLOTS_TRUSTED_PROXIES only
@@ -94,6 +95,14 @@ def _serve(uvicorn: Any, args: argparse.Namespace, settings: Settings, port: int
         ws_ping_timeout=settings.ws_heartbeat_seconds,
         ws_per_message_deflate=False,
     )
+
+
+def _supervisor_log_level(level: str) -> int:
+    """uvicorn sets this level in this process only; each server process sets SKYSLOTS_LOG_LEVEL
+    again in create_app. With --workers N this process is the supervisor, whose few lines
+    ("Child process [pid] died": a worker crashed or hung and was replaced, dropping its open
+    connections) are worth seeing at any level."""
+    return min(logging.getLevelName(level.upper()), logging.INFO)
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:

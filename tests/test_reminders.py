@@ -150,7 +150,11 @@ def tower_label(slot: dict[str, Any]) -> str:
 
 
 def tower_booking(mails: list[Any]) -> int:
-    confirmed = next(m for m in mails if m["To"] == "baw1@example.com")
+    """BAW1's booking id, from its confirmation (mails arrive in no set order: the reminder may
+    come first)."""
+    confirmed = next(
+        m for m in mails if m["To"] == "baw1@example.com" and not subject(m).startswith("Reminder")
+    )
     link = next(w for w in text_of(confirmed).split() if "/manage?token=" in w)
     return int(link.split("/bookings/")[1].split("/")[0])
 

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Realtime: channels are `<prefix>event:<id>` (the prefix lets deployments share a Redis).
     redis_channel_prefix: str = ""
-    redis_publish_timeout_seconds: float = Field(default=0.25, gt=0)
+    redis_publish_timeout_seconds: float = Field(default=1.0, gt=0)
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
     ws_queue_size: int = Field(default=64, ge=1)
     ws_gap_timeout_seconds: float = Field(default=0.5, gt=0)

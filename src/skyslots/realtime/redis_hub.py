@@ -1,9 +1,12 @@
 """The Redis hub: publish to `<prefix>event:<id>`, one pattern subscription per process.
 
-Publishing never raises and is bounded by a short timeout, so a dead Redis costs a booking a
-fraction of a second at most; the message then still reaches this process's own sockets. The
-subscriber reconnects with back-off, and after every reconnect each socket gets a fresh snapshot,
-so a change published while Redis was away is never silently missed.
+Publishing never raises and never waits: a change joins this process's outgoing queue, which one
+task sends to Redis in order, many at a time. A send bounded by the publish timeout that fails
+(Redis down or hung) hands its changes to this process's own sockets instead. The timeout is
+wall-clock time on a busy event loop too, which is why no booking waits for it: under a rush the
+loop lags, and a booking-bound timeout short enough not to slow bookings tripped on the lag alone.
+The subscriber reconnects with back-off, and after every reconnect each socket gets a fresh
+snapshot, so a change published while Redis was away is never silently missed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ MIN_BACKOFF, MAX_BACKOFF = 0.1, 5.0
 IDLE_PING_SECONDS = 5.0  # a quiet subscription pings Redis to notice a half-open connection
 START_WAIT_SECONDS = 2.0
 BREAKER_SECONDS = 1.0  # after a failed publish, skip Redis this long (a hung Redis stays cheap)
+SEND_BATCH = 200  # changes per round trip at most
+OUTGOING_LIMIT = 10_000  # changes waiting for Redis; past it they go to this process's sockets only
 
 
 class RedisHub:
@@ -62,6 +67,8 @@ class RedisHub:
         self._publish_paused_until = 0.0
         self._was_down = False
         self._unsent: set[int] = set()  # events with a change Redis never got
+        self._outgoing: asyncio.Queue[tuple[int, str]] = asyncio.Queue(OUTGOING_LIMIT)
+        self._sender: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -71,22 +78,38 @@ class RedisHub:
         return self.local.subscribe(event_id)
 
     async def publish(self, event_id: int, message: str) -> None:
-        if time.monotonic() >= self._publish_paused_until and await self._send(event_id, message):
-            if self._unsent:
-                await self._send_resyncs()
-            return
-        # Redis is unreachable: at least this process's sockets learn it now; every process's
-        # sockets on this event get a snapshot once Redis is back (see _send_resyncs).
-        self._unsent.add(event_id)
-        self.local.deliver(event_id, message)
+        if self._outgoing.full():
+            self._missed([(event_id, message)])
+        else:  # in order behind the others, even while Redis is skipped (the sender knows)
+            self._outgoing.put_nowait((event_id, message))
 
-    async def _send(self, event_id: int, message: str) -> bool:
+    def _missed(self, changes: list[tuple[int, str]]) -> None:
+        """Changes Redis did not take: at least this process's sockets learn them now; every
+        process's sockets on their events get a snapshot once Redis is back (_send_resyncs)."""
+        for event_id, message in changes:
+            self._unsent.add(event_id)
+            self.local.deliver(event_id, message)
+
+    async def _send_outgoing(self) -> None:
+        while True:
+            batch = [await self._outgoing.get()]
+            while len(batch) < SEND_BATCH and not self._outgoing.empty():
+                batch.append(self._outgoing.get_nowait())
+            if time.monotonic() < self._publish_paused_until or not await self._send(batch):
+                self._missed(batch)
+            elif self._unsent:
+                await self._send_resyncs()
+            for _ in batch:
+                self._outgoing.task_done()
+
+    async def _send(self, changes: list[tuple[int, str]]) -> bool:
         try:
-            await asyncio.wait_for(
-                self._publisher.publish(f"{self.prefix}{event_id}", message), self.publish_timeout
-            )
+            pipeline = self._publisher.pipeline(transaction=False)
+            for event_id, message in changes:
+                pipeline.publish(f"{self.prefix}{event_id}", message)
+            await asyncio.wait_for(pipeline.execute(), self.publish_timeout)
             return True
-        except Exception as exc:  # never fail the booking that triggered it
+        except Exception as exc:  # never fail the change that triggered it
             self._publish_paused_until = time.monotonic() + BREAKER_SECONDS
             log.warning("realtime publish to Redis failed: %s", _describe(exc))
             return False
@@ -95,7 +118,7 @@ class RedisHub:
         """Tell every process's sockets on events whose change could not be published to resync."""
         for event_id in list(self._unsent):
             self._unsent.discard(event_id)
-            if not await self._send(event_id, RESYNC_NOTICE):
+            if not await self._send([(event_id, RESYNC_NOTICE)]):
                 self._unsent.add(event_id)
                 return
 
@@ -157,6 +180,7 @@ class RedisHub:
 
     async def start(self) -> None:
         await self.local.start()
+        self._sender = asyncio.create_task(self._send_outgoing(), name="skyslots-redis-publisher")
         self._listener = asyncio.create_task(self._listen(), name="skyslots-redis-subscriber")
         try:
             await asyncio.wait_for(self._subscribed.wait(), START_WAIT_SECONDS)
@@ -164,10 +188,14 @@ class RedisHub:
             log.warning("Redis is not reachable yet; realtime updates resume when it is")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        if self._sender is not None:  # what is queued goes out first (a failed send is quick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outgoing.join(), 2 * self.publish_timeout + 1)
+        for task in (self._sender, self._listener):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.local.stop()
         for client in (self._publisher, self._subscriber):
             with contextlib.suppress(Exception):

@@ -95,12 +95,16 @@ class RedisHub:
             batch = [await self._outgoing.get()]
             while len(batch) < SEND_BATCH and not self._outgoing.empty():
                 batch.append(self._outgoing.get_nowait())
-            if time.monotonic() < self._publish_paused_until or not await self._send(batch):
-                self._missed(batch)
-            elif self._unsent:
-                await self._send_resyncs()
-            for _ in batch:
-                self._outgoing.task_done()
+            try:
+                if time.monotonic() < self._publish_paused_until or not await self._send(batch):
+                    self._missed(batch)
+                elif self._unsent:
+                    await self._send_resyncs()
+            except Exception:  # the sender must outlive any one batch
+                log.exception("realtime publisher: a batch of %d changes failed", len(batch))
+            finally:
+                for _ in batch:
+                    self._outgoing.task_done()
 
     async def _send(self, changes: list[tuple[int, str]]) -> bool:
         try:

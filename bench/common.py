@@ -118,7 +118,8 @@ def stat_cpu_seconds(fields: Sequence[str], *, children: bool = False) -> float:
 
 def write_section(section: str, text: str) -> None:
     """Replace (or append) `section` of docs/benchmarks.md with `text`, keeping the rest, and
-    keeping the section's hand-written reading (from a paragraph starting "Reading it")."""
+    keeping the section's hand-written reading (from a paragraph starting "Reading it") unless
+    `text` brings its own."""
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
     start = current.find(section)
@@ -128,7 +129,7 @@ def write_section(section: str, text: str) -> None:
         following = current.find("\n## ", start + len(section))
         old = current[start:following] if following != -1 else current[start:]
         reading = old.find("\nReading it")
-        if reading != -1:
+        if reading != -1 and "\nReading it" not in text:
             text = text.rstrip("\n") + "\n" + old[reading:].rstrip("\n") + "\n"
         rest = current[following + 1 :] if following != -1 else ""
         updated = current[:start] + text + ("\n" + rest if rest else "")

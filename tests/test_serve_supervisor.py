@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from tests.helpers import eventually
 from tests.servers import RunningServer, start_server
 
 
@@ -33,30 +32,28 @@ def worker_pids(server: RunningServer) -> set[int]:
     return workers
 
 
-def wait_for(
-    condition_met: Callable[[], bool], what: str, server: RunningServer, within: float = 30.0
-) -> None:
-    deadline = time.monotonic() + within
-    while not condition_met():
-        assert time.monotonic() < deadline, f"{what}:\n{server.log_tail(30)}"
-        time.sleep(0.1)
-
-
 async def test_a_killed_worker_is_replaced_and_the_log_says_so(sqlite_url: str) -> None:
     with await asyncio.to_thread(start_server, sqlite_url, workers=2) as server:
-        await asyncio.to_thread(
-            wait_for, lambda: len(worker_pids(server)) == 2, "two workers", server
-        )
-        victim, survivor = sorted(worker_pids(server))
+
+        def two_workers(pids: set[int]) -> bool:
+            return len(pids) == 2
+
+        async def workers() -> set[int]:
+            return await asyncio.to_thread(worker_pids, server)
+
+        async def log() -> str:
+            return await asyncio.to_thread(server.log_path.read_text, errors="replace")
+
+        started = await eventually(workers, two_workers, 30)
+        assert two_workers(started), server.log_tail(30)
+        victim, survivor = sorted(started)
         os.kill(victim, signal.SIGKILL)
         line = f"Child process [{victim}] died"
-        await asyncio.to_thread(
-            wait_for, lambda: line in server.log_path.read_text(errors="replace"), line, server
+        assert line in await eventually(log, lambda text: line in text, 30), server.log_tail(30)
+        replaced = await eventually(
+            workers, lambda pids: two_workers(pids) and victim not in pids, 30
         )
-        await asyncio.to_thread(
-            wait_for, lambda: len(worker_pids(server)) == 2, "a replacement", server
-        )
-        assert victim not in worker_pids(server) and survivor in worker_pids(server)
+        assert two_workers(replaced) and victim not in replaced and survivor in replaced
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
             answers = [await http.get("/health") for _ in range(20)]
         assert {a.status_code for a in answers} == {200}
